@@ -1,0 +1,63 @@
+"""introdl: a numpy reference implementation of "Tuning DNN" (Introduction to Deep Learning, ch. 3).
+
+Conventions: examples are columns (``X`` is ``(n_x, m)``), parameters live in a dict
+``{"W1", "b1", ...}`` and gradients in ``{"dW1", "db1", ...}``, randomness comes only from a
+keyword ``rng: numpy.random.Generator``, arrays are float64 and inputs are never modified.
+"""
+
+from .activations import (
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    tanh_backward,
+    tanh_forward,
+)
+from .augmentation import flip_horizontal, random_flip, random_shift
+from .averages import ewa
+from .batchnorm import batchnorm_backward, batchnorm_forward
+from .datasets import (
+    DatasetError,
+    load_digits,
+    load_elnino,
+    load_mismatched_digits,
+    make_circles,
+    make_moons,
+    make_spirals,
+)
+from .diagnosis import Diagnosis, diagnose
+from .dropout import dropout_backward, dropout_forward
+from .early_stopping import early_stopping
+from .gradient_check import (
+    GradCheckReport,
+    dict_to_vector,
+    eps_sweep,
+    gradient_check,
+    numerical_gradient,
+    relative_difference,
+    vector_to_dict,
+)
+from .initialization import initialize_parameters
+from .linear import linear_backward, linear_forward
+from .losses import binary_cross_entropy, binary_cross_entropy_backward
+from .metrics import accuracy, confusion_matrix, error_rate
+from .minibatch import random_mini_batches
+from .network import compute_cost, model_backward, model_forward, predict, predict_proba
+from .normalization import fit_normalizer, normalize
+from .optimizers import (
+    adam_init,
+    adam_update,
+    gd_update,
+    momentum_init,
+    momentum_update,
+    rmsprop_init,
+    rmsprop_update,
+)
+from .penalties import l1_penalty, l1_penalty_grads, l2_penalty, l2_penalty_grads
+from .schedules import exponential_decay, inverse_time_decay, sqrt_decay, staircase_decay
+from .search import best_trial, coarse_to_fine, grid_search, random_search, sample_beta, sample_log_uniform
+from .softmax import log_softmax, one_hot, softmax, softmax_cross_entropy, softmax_cross_entropy_backward
+from .splits import split_sizes, train_dev_test_split
+from .training import TrainResult, train
+
+__all__ = [name for name in dir() if not name.startswith("_")]

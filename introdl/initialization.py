@@ -1,0 +1,63 @@
+"""Parameter initialization for an L-layer network."""
+
+import numpy as np
+
+from ._checks import check_int, check_number, check_rng
+
+# Standard deviation of W[l] as a function of (n_prev, n): the fan-in and fan-out.
+_SCALES = {
+    "he": lambda n_prev, n: np.sqrt(2.0 / n_prev),  # for ReLU layers
+    "xavier": lambda n_prev, n: np.sqrt(1.0 / n_prev),  # for tanh layers
+    # Glorot's average of fan-in and fan-out; the slide's 2/(n_prev*n) is a typo.
+    "glorot": lambda n_prev, n: np.sqrt(2.0 / (n_prev + n)),
+}
+METHODS = ("zeros", "random", *_SCALES)
+
+
+def initialize_parameters(layer_dims, method="he", *, rng, scale=0.01, batchnorm=False):
+    """Initialize ``W1, b1, ..., WL, bL`` for ``layer_dims = [n_x, n_1, ..., n_L]``.
+
+    Parameters
+    ----------
+    layer_dims : sequence of int, length L + 1 >= 2
+    method : {"zeros", "random", "he", "xavier", "glorot"}
+        ``"zeros"`` sets every weight to 0 (units stay identical: symmetry is never broken);
+        ``"random"`` draws ``N(0, 1) * scale``; the others draw ``N(0, 1)`` times
+        ``sqrt(2/n_prev)`` (He), ``sqrt(1/n_prev)`` (Xavier) or ``sqrt(2/(n_prev+n))``
+        (Glorot). Biases are always zero.
+    rng : numpy.random.Generator
+    scale : float > 0
+        Standard deviation for ``"random"``.
+    batchnorm : bool
+        Add ``gamma{l}`` (ones) and ``beta{l}`` (zeros), shape (n_l, 1), for the hidden
+        layers ``1..L-1`` and leave out their ``b{l}``, which batch norm's ``beta`` makes
+        redundant. The output layer keeps ``b{L}``.
+
+    Returns
+    -------
+    dict of ndarray
+        ``W{l}`` of shape (n_l, n_{l-1}) and ``b{l}`` of shape (n_l, 1), in layer order.
+    """
+    check_rng(rng)
+    dims = [check_int(f"layer_dims[{i}]", n, low=1) for i, n in enumerate(layer_dims)]
+    if len(dims) < 2:
+        raise ValueError(f"layer_dims needs at least an input and an output size, got {dims}")
+    if method not in METHODS:
+        raise ValueError(f"unknown initialization method {method!r}; choose one of {METHODS}")
+    scale = check_number("scale", scale, low=0.0, low_open=True)
+    L = len(dims) - 1
+    params = {}
+    for l in range(1, L + 1):
+        n_prev, n = dims[l - 1], dims[l]
+        if method == "zeros":
+            W = np.zeros((n, n_prev))
+        else:
+            std = scale if method == "random" else _SCALES[method](n_prev, n)
+            W = rng.standard_normal((n, n_prev)) * std
+        params[f"W{l}"] = W
+        if batchnorm and l < L:
+            params[f"gamma{l}"] = np.ones((n, 1))
+            params[f"beta{l}"] = np.zeros((n, 1))
+        else:
+            params[f"b{l}"] = np.zeros((n, 1))
+    return params

@@ -1,0 +1,159 @@
+"""A training loop: mini-batches, any optimizer, a schedule, early stopping and a history."""
+
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from ._checks import as_array, check_int, check_number, check_rng, check_same_columns
+from .early_stopping import early_stopping
+from .minibatch import random_mini_batches
+from .network import compute_cost, labels_of, model_backward, model_forward, n_layers, predict
+from .optimizers import OPTIMIZERS
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    params : dict of ndarray
+        The final parameters (the best ones on dev when early stopping restored them).
+    history : dict of list
+        Per epoch: ``epoch``, ``lr``, ``cost`` (mean mini-batch cost, with the L2 term),
+        ``train_acc``, and with a dev set ``dev_cost`` and ``dev_acc``.
+    bn_running : dict
+        Batch-norm running statistics for prediction (empty without batch norm).
+    best_epoch : int or None
+        Epoch (from 1) whose parameters were kept by early stopping.
+    stopped_early : bool
+    """
+
+    params: dict
+    history: dict = field(default_factory=dict)
+    bn_running: dict = field(default_factory=dict)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+
+def _optimizer(optimizer):
+    if isinstance(optimizer, str):
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {tuple(OPTIMIZERS)} or an (init, update) pair, got {optimizer!r}")
+        return OPTIMIZERS[optimizer]
+    init, update = optimizer
+    return init, update
+
+
+def _evaluate(X, Y, params, *, output, hidden, bn_running, lamd):
+    ZL, _, _ = model_forward(X, params, output=output, hidden=hidden, bn_running=bn_running, mode="test")
+    cost = compute_cost(ZL, Y, output=output, params=params, lamd=lamd)
+    acc = float(np.mean(predict(X, params, output=output, hidden=hidden, bn_running=bn_running) == labels_of(Y, output)))
+    return cost, acc
+
+
+def train(params, X, Y, *, rng, X_dev=None, Y_dev=None, output="softmax", hidden="relu",
+          optimizer="adam", lr=1e-3, optimizer_kwargs=None, schedule=None, epochs=50,
+          batch_size=64, lamd=0.0, keep_prob=1.0, patience=None, min_delta=0.0, progress=True):
+    """Train a network with mini-batch gradient descent.
+
+    Parameters
+    ----------
+    params : dict
+        Initial parameters (from :func:`introdl.initialize_parameters`); not modified.
+    X : ndarray (n_x, m)
+    Y : ndarray (n_L, m)
+        One-hot columns for a softmax output, a 0/1 row for a sigmoid output.
+    rng : numpy.random.Generator
+        Draws the mini-batch permutations and the dropout masks.
+    X_dev, Y_dev : ndarray or None
+        A dev set, evaluated after every epoch (needed for early stopping).
+    output, hidden : see :func:`introdl.network.model_forward`
+    optimizer : {"gd", "momentum", "rmsprop", "adam"} or (init, update) pair
+        A pair lets a student's own ``adam_init``/``adam_update`` drive the training.
+    lr : float > 0
+        Learning rate, used when ``schedule`` is None.
+    optimizer_kwargs : dict, extra keywords for the update (``beta1``, ...)
+    schedule : callable (epoch) -> float, or None
+        Learning rate for each epoch, epochs counted from 1 as in the lecture.
+    epochs : int >= 1
+    batch_size : int >= 1
+    lamd : float >= 0, L2 strength
+    keep_prob : float or sequence, dropout keep probability per hidden layer
+    patience : int or None
+        Early stopping: stop after ``patience`` epochs without a better dev cost and restore
+        the best parameters.
+    min_delta : float >= 0, smallest dev-cost decrease that counts as better
+    progress : bool
+        Show a progress bar (on stdout) for loops that take more than a moment.
+
+    Returns
+    -------
+    TrainResult
+    """
+    check_rng(rng)
+    X = as_array("X", X, ndim=2)
+    Y = as_array("Y", Y, ndim=2)
+    check_same_columns("X", X, "Y", Y)
+    epochs = check_int("epochs", epochs, low=1)
+    lamd = check_number("lamd", lamd, low=0.0)
+    if schedule is None:
+        check_number("lr", lr, low=0.0, low_open=True)
+    has_dev = X_dev is not None
+    if has_dev:
+        X_dev, Y_dev = as_array("X_dev", X_dev, ndim=2), as_array("Y_dev", Y_dev, ndim=2)
+        check_same_columns("X_dev", X_dev, "Y_dev", Y_dev)
+    if patience is not None and not has_dev:
+        raise ValueError("early stopping (patience) needs a dev set: pass X_dev and Y_dev")
+    n_layers(params)
+    init, update = _optimizer(optimizer)
+    kwargs = dict(optimizer_kwargs or {})
+    forward = {"output": output, "hidden": hidden}
+
+    params = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
+    state = init(params)
+    bn_running = {}
+    history = {"epoch": [], "lr": [], "cost": [], "train_acc": []}
+    if has_dev:
+        history.update(dev_cost=[], dev_acc=[])
+    best = None  # (epoch, params, bn_running) with the best dev cost so far
+    stopped_early = False
+
+    bar = tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not progress,
+               file=sys.stdout, delay=1.0, leave=False)
+    for epoch in bar:
+        lr_epoch = check_number("schedule(epoch)", schedule(epoch), low=0.0, low_open=True) if schedule else lr
+        costs, sizes = [], []
+        for X_batch, Y_batch in random_mini_batches(X, Y, batch_size, rng=rng):
+            ZL, caches, bn_running = model_forward(X_batch, params, keep_prob=keep_prob, rng=rng,
+                                                   bn_running=bn_running, mode="train", **forward)
+            costs.append(compute_cost(ZL, Y_batch, params=params, lamd=lamd, output=output))
+            sizes.append(X_batch.shape[1])
+            grads = model_backward(ZL, Y_batch, caches, params=params, lamd=lamd, **forward)
+            params, state = update(params, grads, state, lr=lr_epoch, **kwargs)
+        cost = float(np.average(costs, weights=sizes))
+        if not np.isfinite(cost):
+            raise FloatingPointError(f"the cost became {cost} at epoch {epoch}: lower the learning rate (lr={lr_epoch})")
+        _, train_acc = _evaluate(X, Y, params, bn_running=bn_running, lamd=lamd, **forward)
+        for name, value in (("epoch", epoch), ("lr", lr_epoch), ("cost", cost), ("train_acc", train_acc)):
+            history[name].append(value)
+        if has_dev:
+            dev_cost, dev_acc = _evaluate(X_dev, Y_dev, params, bn_running=bn_running, lamd=lamd, **forward)
+            history["dev_cost"].append(dev_cost)
+            history["dev_acc"].append(dev_acc)
+        if patience is not None:
+            stop, best_index = early_stopping(history["dev_cost"], patience, min_delta=min_delta)
+            if best_index == len(history["dev_cost"]) - 1:
+                best = (epoch, params, bn_running)
+            if stop:
+                stopped_early = True
+                break
+        bar.set_postfix(cost=f"{cost:.4f}")
+    bar.close()
+
+    best_epoch = None
+    if best is not None:
+        best_epoch, params, bn_running = best
+    return TrainResult(params, history, bn_running, best_epoch, stopped_early)
