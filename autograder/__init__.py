@@ -1,0 +1,31 @@
+"""autograder: checks for the notebooks' test cells and the course's grading tool.
+
+Test cells call ``check("adam_update", adam_update)``. Inside IPython a failed check shows
+only its message, never a traceback from the grading code.
+"""
+
+from .checks import REGISTRY, CheckFailed, check, run_check, use
+
+
+def _show_message_only(shell, etype, value, tb, tb_offset=None):
+    """IPython handler for CheckFailed: an error output holding just the report.
+
+    It is still an ``error`` output, so nbgrader scores the cell 0.
+    """
+    return [f"{etype.__name__}: {line}" if i == 0 else line
+            for i, line in enumerate(str(value).splitlines() or [""])]
+
+
+def _install_ipython_handler():
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with jupyter
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((CheckFailed,), _show_message_only)
+
+
+_install_ipython_handler()
+
+__all__ = ["REGISTRY", "CheckFailed", "check", "run_check", "use"]

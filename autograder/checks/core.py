@@ -1,0 +1,304 @@
+"""The machinery behind ``check(name, student_function)``.
+
+A :class:`Check` knows one graded function: its points, the cases it runs (fixed seeds for
+the visible test, other seeds and shapes for the hidden one) and how to judge the student's
+output on one case. :class:`ReferenceCheck` judges by comparing with the ``introdl``
+reference and, on a mismatch, with a catalogue of known wrong variants (:class:`Mistake`),
+so that the message can name the likely mistake.
+
+Student code runs inside :func:`student_call`: its exceptions, warnings, prints and calls to
+the reference are caught and turned into messages; nothing reaches stderr.
+"""
+
+import contextlib
+import copy
+import io
+import sys
+import traceback
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+RTOL = 1e-6
+ATOL = 1e-9
+
+
+class CheckFailed(AssertionError):
+    """A student-facing failure: its message is all the student sees (no traceback)."""
+
+
+class StudentError(Exception):
+    """The student's function raised, printed to stderr, or called the reference."""
+
+
+@dataclass
+class Case:
+    """One call of the graded function.
+
+    ``label`` describes the inputs to the student on visible cases. When ``seed`` is set, the
+    function gets ``rng=np.random.default_rng(seed)``, a fresh generator for every call.
+    """
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    label: str = ""
+    seed: int | None = None
+    hidden: bool = False
+
+    def inputs(self):
+        """Fresh deep copies of the arguments, with a fresh generator when the case draws."""
+        args, kwargs = copy.deepcopy(self.args), copy.deepcopy(self.kwargs)
+        if self.seed is not None:
+            kwargs["rng"] = np.random.default_rng(self.seed)
+        return args, kwargs
+
+
+@dataclass
+class Mistake:
+    """A typical wrong implementation and the hint a student gets when theirs behaves like it.
+
+    ``fn`` has the graded function's signature. On a case where ``fn`` gives the right
+    answer the mistake cannot be told apart, so it is only matched on the other cases.
+    """
+
+    key: str
+    hint: str
+    fn: object
+
+
+class Check:
+    """One graded function. Subclasses define :meth:`cases` and :meth:`judge`."""
+
+    def __init__(self, name, *, points, reference, mistakes=(), alternatives=(), forbidden=None):
+        self.name = name
+        self.points = float(points)
+        self.reference = reference
+        self.mistakes = list(mistakes)
+        # Correct implementations written another way; the catalogue test gives them full marks.
+        self.alternatives = list(alternatives)
+        # Code objects the student's function must not run: calling the reference gets no credit.
+        self.forbidden = [f.__code__ for f in (forbidden or [reference]) if hasattr(f, "__code__")]
+
+    def cases(self, rng, hidden):
+        """The cases to run: visible ones for ``hidden=False``, other ones for ``hidden=True``."""
+        raise NotImplementedError
+
+    def judge(self, student_fn, case):
+        """Return ``None`` when the student's function is right on ``case``, else a message."""
+        raise NotImplementedError
+
+    def call(self, fn, case):
+        """Run the student's ``fn`` on fresh inputs of ``case``; return ``(output, inputs)``."""
+        args, kwargs = case.inputs()
+        before = copy.deepcopy((args, kwargs))
+        out = student_call(fn, args, kwargs, self)
+        changed = _mutated(before, (args, kwargs))
+        if changed:
+            raise StudentError(f"it modified its input {changed} in place; work on a copy (e.g. A = A * D, not A *= D)")
+        return out
+
+    def run_reference(self, case, fn=None):
+        args, kwargs = case.inputs()
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return (fn or self.reference)(*args, **kwargs)
+
+
+class ReferenceCheck(Check):
+    """Judge by comparison with the reference, then name the mistake from the catalogue.
+
+    Parameters
+    ----------
+    make_cases : callable (rng, hidden) -> list of Case
+    outputs : tuple of str or None
+        Names of the parts of a tuple output, used in messages.
+    compare_parts : tuple of int or None
+        Which parts of a tuple output to compare (e.g. not an opaque cache); all when None.
+    rtol, atol : float
+    """
+
+    def __init__(self, name, *, make_cases, outputs=None, compare_parts=None, rtol=RTOL, atol=ATOL, **kw):
+        super().__init__(name, **kw)
+        self.make_cases = make_cases
+        self.outputs = outputs
+        self.compare_parts = compare_parts
+        self.rtol, self.atol = rtol, atol
+
+    def cases(self, rng, hidden):
+        return self.make_cases(rng, hidden)
+
+    def select(self, out):
+        """The compared part of an output, and its name (or names) for messages."""
+        if not self.outputs:
+            return out, "the output"
+        if len(self.outputs) == 1:
+            return out, self.outputs[0]
+        if not isinstance(out, tuple | list) or len(out) != len(self.outputs):
+            raise StudentError(f"it should return {len(self.outputs)} values ({', '.join(self.outputs)}), "
+                               f"got {_describe(out)}")
+        parts = range(len(self.outputs)) if self.compare_parts is None else self.compare_parts
+        return tuple(out[i] for i in parts), tuple(self.outputs[i] for i in parts)
+
+    def judge(self, student_fn, case):
+        got, name = self.select(self.call(student_fn, case))
+        expected, _ = self.select(self.run_reference(case))
+        problem = compare(got, expected, name, rtol=self.rtol, atol=self.atol, show_values=not case.hidden)
+        if problem is None:
+            return None
+        for mistake in self.mistakes:
+            try:
+                wrong, _ = self.select(self.run_reference(case, mistake.fn))
+            except Exception:  # noqa: BLE001 - a variant that cannot run on this case says nothing
+                continue
+            if compare(wrong, expected, name, rtol=self.rtol, atol=self.atol) is None:
+                continue  # indistinguishable from the right answer on this case
+            if compare(got, wrong, name, rtol=self.rtol, atol=self.atol) is None:
+                return f"{problem}\n    Hint: {mistake.hint}"
+        return problem
+
+
+def student_call(fn, args, kwargs, check):
+    """Call student code; turn everything it does wrong into a :class:`StudentError`."""
+    out_buf, err_buf = io.StringIO(), io.StringIO()
+    hit = []
+    forbidden = set(check.forbidden)
+
+    def profiler(frame, event, arg):
+        if event == "call" and frame.f_code in forbidden:
+            hit.append(frame.f_code.co_name)
+
+    previous = sys.getprofile()
+    try:
+        with contextlib.redirect_stdout(out_buf), contextlib.redirect_stderr(err_buf), \
+                np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sys.setprofile(profiler)
+            try:
+                out = fn(*args, **kwargs)
+            finally:
+                sys.setprofile(previous)
+    except NotImplementedError:
+        raise StudentError("it is not implemented yet (the cell still raises NotImplementedError)") from None
+    except RecursionError:
+        raise StudentError("it recursed without end (RecursionError)") from None
+    except Exception as err:  # noqa: BLE001 - any error in student code becomes a message
+        raise StudentError(f"it raised {type(err).__name__}: {err}{_where(err)}") from None
+    if hit:
+        raise StudentError(
+            f"it calls the reference implementation introdl.{hit[0]}; write the computation "
+            "yourself (no credit for calling the reference)"
+        )
+    return out
+
+
+def _where(err):
+    """' (line N of your code)' for the innermost frame of the student's own code."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if "site-packages" not in f.filename and "/autograder/" not in f.filename
+              and "/introdl/" not in f.filename]
+    return f" (line {frames[-1].lineno} of your code: {frames[-1].line})" if frames and frames[-1].line else ""
+
+
+def _mutated(before, after):
+    """Name of the first argument that differs between two deep copies, or None."""
+    (args0, kw0), (args1, kw1) = before, after
+    pairs = [(f"argument {i + 1}", a, b) for i, (a, b) in enumerate(zip(args0, args1, strict=True))]
+    pairs += [(k, kw0[k], kw1[k]) for k in kw0 if k != "rng"]
+    for name, a, b in pairs:
+        if not _same(a, b):
+            return name
+    return None
+
+
+def _same(a, b):
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return isinstance(b, list | tuple) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    return True  # scalars and other objects cannot be changed in place
+
+
+def _describe(x):
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape}"
+    if isinstance(x, tuple | list):
+        return f"a {type(x).__name__} of {len(x)} values"
+    return f"{type(x).__name__} {x!r}"[:80]
+
+
+def _fmt(x):
+    return np.array2string(np.asarray(x), precision=4, threshold=8, edgeitems=2, suppress_small=False)
+
+
+def compare(got, expected, name, *, rtol=RTOL, atol=ATOL, show_values=False):
+    """Compare a student's output with the expected one; return None or a message.
+
+    Arrays and numbers must agree within ``|got - expected| <= atol + rtol * |expected|``
+    and, where the expected value is not negligibly small, have the same sign (so a tiny
+    value of the wrong sign fails even when it is within ``atol``).
+    """
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return f"{name} should be a dict with keys {sorted(expected)}, got {_describe(got)}"
+        missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+        if missing or extra:
+            return f"{name} has keys {sorted(got)}, expected {sorted(expected)}"
+        for key in expected:
+            problem = compare(got[key], expected[key], f"{name}[{key!r}]", rtol=rtol, atol=atol, show_values=show_values)
+            if problem:
+                return problem
+        return None
+    if isinstance(expected, tuple | list):
+        if not isinstance(got, tuple | list) or len(got) != len(expected):
+            return f"{name} should be {len(expected)} values, got {_describe(got)}"
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+            part = name[i] if isinstance(name, tuple) else f"{name}[{i}]"
+            problem = compare(g, e, part, rtol=rtol, atol=atol, show_values=show_values)
+            if problem:
+                return problem
+        return None
+    if expected is None or isinstance(expected, str | bool):
+        return None if got == expected else f"{name} is {got!r}, expected {expected!r}"
+    try:
+        g = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return f"{name} should be numeric, got {_describe(got)}"
+    e = np.asarray(expected, dtype=np.float64)
+    if g.shape != e.shape:
+        return f"{name} has shape {g.shape}, expected {e.shape}"
+    if not np.all(np.isfinite(g) == np.isfinite(e)):
+        return f"{name} contains NaN or infinity where the right answer is finite"
+    close = np.abs(g - e) <= atol + rtol * np.abs(e)
+    scale = np.max(np.abs(e)) if e.size else 0.0
+    significant = np.abs(e) > 1e-12 * scale
+    close &= ~significant | (np.sign(g) == np.sign(e))
+    close |= ~np.isfinite(e) & (g == e)
+    if np.all(close):
+        return None
+    wrong = int(np.size(close) - np.count_nonzero(close))
+    msg = f"{name} is wrong in {wrong} of {max(e.size, 1)} entries"
+    if show_values:
+        if e.ndim == 0:
+            msg = f"{name} is {float(g):.6g}, expected {float(e):.6g}"
+        else:
+            idx = tuple(int(i) for i in np.argwhere(~close)[0])
+            msg += f" (first at index {idx}: got {g[idx]:.6g}, expected {e[idx]:.6g})"
+    return msg
+
+
+def numeric_grad(f, x, eps=1e-6):
+    """Central-difference gradient of a scalar function of one array (for locating errors)."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        plus = f(x.copy())
+        x[idx] = old - eps
+        minus = f(x.copy())
+        x[idx] = old
+        grad[idx] = (plus - minus) / (2 * eps)
+    return grad

@@ -1,0 +1,56 @@
+"""Plots shared by the notebooks (matplotlib; each function draws on an axis and returns it)."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def _axis(ax):
+    return ax if ax is not None else plt.figure(figsize=(6, 4)).add_subplot()
+
+
+def plot_history(history, *, keys=("cost",), ax=None, label=None, logy=False):
+    """Learning curves from ``TrainResult.history``: one line per key against the epoch."""
+    ax = _axis(ax)
+    for key in keys:
+        name = f"{label} {key}" if label else key
+        ax.plot(history["epoch"], history[key], label=name)
+    ax.set_xlabel("epoch")
+    if logy:
+        ax.set_yscale("log")
+    ax.legend()
+    return ax
+
+
+def plot_decision_boundary(predict_fn, X, y, *, ax=None, title=None, resolution=200, pad=0.5):
+    """Shade the regions a 2-D classifier assigns to each class and scatter the examples.
+
+    Parameters
+    ----------
+    predict_fn : callable (2, k) -> (k,) labels
+    X : ndarray (2, m)
+    y : ndarray (m,) labels
+    """
+    ax = _axis(ax)
+    x0 = np.linspace(X[0].min() - pad, X[0].max() + pad, resolution)
+    x1 = np.linspace(X[1].min() - pad, X[1].max() + pad, resolution)
+    G0, G1 = np.meshgrid(x0, x1)
+    labels = np.asarray(predict_fn(np.vstack([G0.ravel(), G1.ravel()]))).reshape(G0.shape)
+    ax.contourf(G0, G1, labels, alpha=0.3, cmap="coolwarm")
+    ax.scatter(X[0], X[1], c=y, s=12, cmap="coolwarm", edgecolors="k", linewidths=0.3)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def show_digits(X, y=None, *, n=10, image_shape=(8, 8), ax_row=None):
+    """Show the first ``n`` images of ``X`` (pixels per column), titled with their labels."""
+    if ax_row is None:
+        _, ax_row = plt.subplots(1, n, figsize=(1.2 * n, 1.5))
+    for i, ax in enumerate(np.atleast_1d(ax_row)[:n]):
+        ax.imshow(X[:, i].reshape(image_shape), cmap="gray_r")
+        ax.set_axis_off()
+        if y is not None:
+            ax.set_title(str(y[i]))
+    return ax_row

@@ -1,0 +1,53 @@
+"""The mistake catalogue: every known wrong variant is rejected with its hint, and correct
+alternative implementations get full marks."""
+
+import pytest
+
+from autograder import REGISTRY, CheckFailed, check
+from autograder.checks import run_check
+
+CHECKS = sorted(REGISTRY)
+MISTAKES = [(name, m) for name in CHECKS for m in REGISTRY[name].mistakes]
+
+
+ALTERNATIVES = [pytest.param(name, fn, id=f"{name}-alt{i}")
+                for name in CHECKS for i, fn in enumerate(REGISTRY[name].alternatives)]
+
+
+def test_catalogue_is_large_enough():
+    thin = [name for name in CHECKS if len(REGISTRY[name].mistakes) < 3]
+    assert not thin, f"checks with fewer than 3 catalogued mistakes: {thin}"
+    lonely = [name for name in CHECKS if not REGISTRY[name].alternatives]
+    assert not lonely, f"checks without a correct alternative implementation: {lonely}"
+
+
+@pytest.mark.parametrize(("name", "mistake"), MISTAKES, ids=[f"{n}-{m.key}" for n, m in MISTAKES])
+def test_mistake_is_rejected_with_its_hint(name, mistake):
+    result = run_check(REGISTRY[name], mistake.fn, hidden=True)
+    assert result.passed < result.total, f"{name}: the mistake {mistake.key!r} got full marks"
+    assert mistake.hint in result.report(), (
+        f"{name}: the mistake {mistake.key!r} was rejected without its hint; report was:\n{result.report()}"
+    )
+
+
+@pytest.mark.parametrize(("name", "fn"), ALTERNATIVES)
+def test_correct_alternative_gets_full_marks(name, fn, capsys):
+    points = check(name, fn, hidden=True)
+    assert points == REGISTRY[name].points, capsys.readouterr().out
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_calling_the_reference_gets_no_credit(name):
+    with pytest.raises(CheckFailed, match="reference"):
+        check(name, REGISTRY[name].reference)
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_unfinished_function_fails_with_a_plain_message(name, capsys):
+    def unfinished(*args, **kwargs):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        check(name, unfinished)
+    assert capsys.readouterr().err == ""
