@@ -44,7 +44,6 @@ from .metrics import accuracy, confusion_matrix, error_rate
 from .minibatch import random_mini_batches
 from .network import compute_cost, model_backward, model_forward, predict, predict_proba
 from .normalization import fit_normalizer, normalize
-from .plots import plot_decision_boundary, plot_history, show_digits
 from .optimizers import (
     adam_init,
     adam_update,

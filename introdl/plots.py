@@ -1,4 +1,7 @@
-"""Plots shared by the notebooks (matplotlib; each function draws on an axis and returns it)."""
+"""Plots shared by the notebooks (matplotlib; each function draws on an axis and returns it).
+
+Not imported by ``import introdl`` (matplotlib is slow to import): use ``from introdl import plots``.
+"""
 
 import matplotlib.pyplot as plt
 import numpy as np
