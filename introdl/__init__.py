@@ -60,4 +60,21 @@ from .softmax import log_softmax, one_hot, softmax, softmax_cross_entropy, softm
 from .splits import split_sizes, train_dev_test_split
 from .training import TrainResult, train
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    "accuracy", "adam_init", "adam_update", "batchnorm_backward", "batchnorm_forward", "best_trial",
+    "binary_cross_entropy", "binary_cross_entropy_backward", "coarse_to_fine", "compute_cost",
+    "confusion_matrix", "DatasetError", "diagnose", "Diagnosis", "dict_to_vector",
+    "dropout_backward", "dropout_forward", "early_stopping", "eps_sweep", "error_rate", "ewa",
+    "exponential_decay", "fit_normalizer", "flip_horizontal", "gd_update", "GradCheckReport",
+    "gradient_check", "grid_search", "initialize_parameters", "inverse_time_decay", "l1_penalty",
+    "l1_penalty_grads", "l2_penalty", "l2_penalty_grads", "linear_backward", "linear_forward",
+    "load_digits", "load_elnino", "load_mismatched_digits", "log_softmax", "make_circles",
+    "make_moons", "make_spirals", "model_backward", "model_forward", "momentum_init",
+    "momentum_update", "normalize", "numerical_gradient", "one_hot", "predict", "predict_proba",
+    "random_flip", "random_mini_batches", "random_search", "random_shift", "relative_difference",
+    "relu_backward", "relu_forward", "rmsprop_init", "rmsprop_update", "sample_beta",
+    "sample_log_uniform", "sigmoid_backward", "sigmoid_forward", "softmax", "softmax_cross_entropy",
+    "softmax_cross_entropy_backward", "split_sizes", "sqrt_decay", "staircase_decay",
+    "tanh_backward", "tanh_forward", "train", "train_dev_test_split", "TrainResult",
+    "vector_to_dict",
+]

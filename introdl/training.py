@@ -41,7 +41,9 @@ class TrainResult:
 def _optimizer(optimizer):
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {tuple(OPTIMIZERS)} or an (init, update) pair, got {optimizer!r}")
+            raise ValueError(
+                f"optimizer must be one of {tuple(OPTIMIZERS)} or an (init, update) pair, got {optimizer!r}"
+            )
         return OPTIMIZERS[optimizer]
     init, update = optimizer
     return init, update
@@ -50,7 +52,8 @@ def _optimizer(optimizer):
 def _evaluate(X, Y, params, *, output, hidden, bn_running, lamd):
     ZL, _, _ = model_forward(X, params, output=output, hidden=hidden, bn_running=bn_running, mode="test")
     cost = compute_cost(ZL, Y, output=output, params=params, lamd=lamd)
-    acc = float(np.mean(predict(X, params, output=output, hidden=hidden, bn_running=bn_running) == labels_of(Y, output)))
+    y_pred = predict(X, params, output=output, hidden=hidden, bn_running=bn_running)
+    acc = float(np.mean(y_pred == labels_of(Y, output)))
     return cost, acc
 
 
@@ -135,7 +138,9 @@ def train(params, X, Y, *, rng, X_dev=None, Y_dev=None, output="softmax", hidden
             params, state = update(params, grads, state, lr=lr_epoch, **kwargs)
         cost = float(np.average(costs, weights=sizes))
         if not np.isfinite(cost):
-            raise FloatingPointError(f"the cost became {cost} at epoch {epoch}: lower the learning rate (lr={lr_epoch})")
+            raise FloatingPointError(
+                f"the cost became {cost} at epoch {epoch}: lower the learning rate (lr={lr_epoch})"
+            )
         _, train_acc = _evaluate(X, Y, params, bn_running=bn_running, lamd=lamd, **forward)
         for name, value in (("epoch", epoch), ("lr", lr_epoch), ("cost", cost), ("train_acc", train_acc)):
             history[name].append(value)

@@ -247,7 +247,8 @@ def compare(got, expected, name, *, rtol=RTOL, atol=ATOL, show_values=False):
         if missing or extra:
             return f"{name} has keys {sorted(got)}, expected {sorted(expected)}"
         for key in expected:
-            problem = compare(got[key], expected[key], f"{name}[{key!r}]", rtol=rtol, atol=atol, show_values=show_values)
+            problem = compare(got[key], expected[key], f"{name}[{key!r}]",
+                              rtol=rtol, atol=atol, show_values=show_values)
             if problem:
                 return problem
         return None
