@@ -33,7 +33,7 @@ def linear_forward(A_prev, W, b):
     return W @ A_prev + b, (A_prev, W, b)
 
 
-def linear_backward(dZ, cache):
+def linear_backward(dZ, cache, *, input_grad=True):
     """Linear backward step.
 
     ``dZ`` carries ``m * dJ/dZ`` (for the output layer, ``A - Y``), so the ``1/m`` of the
@@ -43,10 +43,13 @@ def linear_backward(dZ, cache):
     ----------
     dZ : ndarray (n, m)
     cache : tuple (A_prev, W, b) from :func:`linear_forward`
+    input_grad : bool
+        ``False`` skips ``dA_prev`` (returned as None): the first layer's input is the data,
+        and its gradient would cost as much as ``dW``.
 
     Returns
     -------
-    dA_prev : ndarray (n_prev, m), ``W.T @ dZ``
+    dA_prev : ndarray (n_prev, m), ``W.T @ dZ``, or None
     dW : ndarray (n, n_prev), ``(1/m) dZ @ A_prev.T``
     db : ndarray (n, 1), ``(1/m) sum(dZ)`` over the examples
     """
@@ -59,4 +62,4 @@ def linear_backward(dZ, cache):
     m = A_prev.shape[1]
     dW = dZ @ A_prev.T / m
     db = np.sum(dZ, axis=1, keepdims=True) / m
-    return W.T @ dZ, dW, db
+    return (W.T @ dZ if input_grad else None), dW, db

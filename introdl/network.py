@@ -158,7 +158,7 @@ def model_backward(ZL, Y, caches, *, output="softmax", hidden="relu", params=Non
             dZ = act_backward(dA, cache["act"])
             if "bn" in cache:
                 dZ, grads[f"dgamma{l}"], grads[f"dbeta{l}"] = batchnorm_backward(dZ, cache["bn"])
-        dA_prev, grads[f"dW{l}"], db = linear_backward(dZ, cache["linear"])
+        dA_prev, grads[f"dW{l}"], db = linear_backward(dZ, cache["linear"], input_grad=l > 1)
         if "bn" not in cache:
             grads[f"db{l}"] = db
         dZ = dA_prev
