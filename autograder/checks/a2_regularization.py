@@ -1,0 +1,469 @@
+"""Checks for assignment 2: L2 penalty, inverted dropout, horizontal flip, early stopping.
+
+Dropout draws random numbers, so its checks judge behaviour rather than equality with the
+reference: any mask that keeps each unit independently with probability ``keep_prob``, drawn
+from the given ``rng``, passes (the notebook suggests ``D = rng.random(A.shape) < keep_prob``).
+"""
+
+import re
+
+import numpy as np
+
+import introdl
+
+from . import HINT, register
+from .core import Case, Check, Mistake, ReferenceCheck, StudentError, _describe, compare, student_call
+
+# --- shared test data ----------------------------------------------------------------------
+
+
+def _params(rng, dims):
+    """A parameter dict ``W1, b1, ...`` for ``dims = [n_x, n_1, ..., n_L]``, non-zero biases."""
+    params = {}
+    for l in range(1, len(dims)):
+        params[f"W{l}"] = rng.standard_normal((dims[l], dims[l - 1]))
+        params[f"b{l}"] = rng.standard_normal((dims[l], 1))
+    return params
+
+
+def _penalty_cases(rng, hidden):
+    if not hidden:
+        specs = [([2, 3, 1], 0.7, 5), ([4, 4, 2, 1], 0.1, 32)]
+    else:
+        specs = [([3, 5, 1], 2.5, 1), ([6, 2, 4, 3], 0.05, 200), ([1, 1], 1.0, 7)]
+    return [Case((_params(rng, dims),), {"lamd": lamd, "m": m},
+                 label=f"layers {dims}, lamd={lamd}, m={m}") for dims, lamd, m in specs]
+
+
+def _weights(params):
+    return [params[k] for k in params if re.fullmatch(r"W\d+", k)]
+
+
+# --- l2_penalty ----------------------------------------------------------------------------
+
+
+L2_PENALTY = ReferenceCheck(
+    "l2_penalty", points=2, reference=introdl.l2_penalty, make_cases=_penalty_cases,
+    outputs=("the L2 cost term",),
+    mistakes=[
+        Mistake("one_over_m", "the term is off by a factor 2: the lecture's scale is lamd/(2m), not lamd/m",
+                lambda params, *, lamd, m: lamd / m * sum(np.sum(W**2) for W in _weights(params))),
+        Mistake("biases", "only the weights W1, W2, ... are penalised: leave the biases b out of the sum",
+                lambda params, *, lamd, m: lamd / (2 * m) * sum(np.sum(v**2) for v in params.values())),
+        Mistake("not_squared", "the Frobenius norm is SQUARED: sum the squares W**2, not the weights W",
+                lambda params, *, lamd, m: lamd / (2 * m) * sum(np.sum(W) for W in _weights(params))),
+        Mistake("abs", "this is the L1 penalty (sum of |W|); L2 sums the squares W**2",
+                lambda params, *, lamd, m: lamd / (2 * m) * sum(np.sum(np.abs(W)) for W in _weights(params))),
+        Mistake("norm_not_squared", "np.linalg.norm(W) is the Frobenius norm itself; the cost uses its square",
+                lambda params, *, lamd, m: lamd / (2 * m) * sum(np.linalg.norm(W) for W in _weights(params))),
+        Mistake("no_m", "divide by the number of examples: the scale is lamd/(2m)",
+                lambda params, *, lamd, m: lamd / 2 * sum(np.sum(W**2) for W in _weights(params))),
+    ],
+    alternatives=[
+        lambda params, *, lamd, m: float(lamd * sum(
+            np.linalg.norm(params[f"W{l}"], "fro") ** 2 for l in range(1, len(_weights(params)) + 1)
+        ) / (2 * m)),
+    ],
+)
+
+# --- l2_penalty_grads ----------------------------------------------------------------------
+
+
+def _grads(params, scale, f=lambda W: W, keys=r"W\d+", prefix="d"):
+    return {prefix + k: scale * f(v) for k, v in params.items() if re.fullmatch(keys, k)}
+
+
+L2_PENALTY_GRADS = ReferenceCheck(
+    "l2_penalty_grads", points=2, reference=introdl.l2_penalty_grads, make_cases=_penalty_cases,
+    outputs=("the gradient dict",),
+    mistakes=[
+        Mistake("half", "the derivative of (lamd/(2m)) W**2 is (lamd/m) W: the 2 of the square cancels the 1/2",
+                lambda params, *, lamd, m: _grads(params, lamd / (2 * m))),
+        Mistake("biases", "return only the weight gradients dW1, dW2, ...: the biases are not penalised, "
+                "so there is no db entry", lambda params, *, lamd, m: _grads(params, lamd / m, keys=r"[Wb]\d+")),
+        Mistake("no_m", "the gradient is (lamd/m) W: divide by m",
+                lambda params, *, lamd, m: _grads(params, lamd)),
+        Mistake("sign", "(lamd/m) sign(W) is the L1 gradient; the L2 gradient is proportional to W itself",
+                lambda params, *, lamd, m: _grads(params, lamd / m, np.sign)),
+        Mistake("keys", "name the gradients like the lecture: 'dW1', 'dW2', ... (a 'd' in front of the "
+                "parameter's name)", lambda params, *, lamd, m: _grads(params, lamd / m, prefix="")),
+    ],
+    alternatives=[
+        lambda params, *, lamd, m: {f"dW{l}": lamd * params[f"W{l}"] / m
+                                    for l in range(1, len(_weights(params)) + 1)},
+    ],
+)
+
+# --- dropout_forward -----------------------------------------------------------------------
+
+NO_SCALE = "the kept values equal A: did you forget to divide by keep_prob (inverted dropout)?"
+TIMES_KEEP = ("the kept values are A * keep_prob: inverted dropout DIVIDES by keep_prob, so that "
+              "the expected value of each unit stays the same")
+INVERTED = ("units are kept with probability 1 - keep_prob: keep_prob is the probability of KEEPING a "
+            "unit, so the mask is rng.random(A.shape) < keep_prob")
+GLOBAL_RNG = ("two calls with the same rng seed gave different masks: draw the mask from the rng "
+              "argument (rng.random(A.shape)), not from np.random")
+MASK_SHAPE = ("the same units are dropped in every example (or the same examples in every unit): "
+              "draw the mask with A's full shape, rng.random(A.shape)")
+BACK_NO_SCALE = ("dA_prev equals dA on the kept units: the backward pass divides by keep_prob too, "
+                 "exactly like the forward pass")
+BACK_TIMES_KEEP = "dA_prev is dA * keep_prob on the kept units: divide by keep_prob, as in the forward pass"
+NEW_MASK = ("the backward pass uses another mask than the forward pass: take the mask D saved in "
+            "the cache, do not draw a new one")
+NO_MASK = "the gradient was not masked: multiply dA by the mask D from the cache (dropped units get 0)"
+WRONG_UNITS = "the gradient flows through the DROPPED units: multiply by D, not by 1 - D"
+
+
+def _activations(rng, shape):
+    """Activations without zeros, so that a zero in the output means a dropped unit."""
+    return rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def _dropout_cases(rng, hidden):
+    """Cases ``(A, keep_prob)`` with a seed; large arrays let the keep rate be measured."""
+    if not hidden:
+        specs = [((3, 4), 0.8), ((40, 100), 0.7), ((4, 5), 1.0)]
+    else:
+        specs = [((5, 1), 0.6), ((1, 7), 0.9), ((60, 80), 0.8), ((30, 200), 0.55), ((7, 3), 1.0), ((100, 30), 0.3)]
+    cases = []
+    for shape, keep_prob in specs:
+        A = _activations(rng, shape)
+        cases.append(Case((A, keep_prob), label=f"A of shape {shape}, keep_prob={keep_prob}",
+                          seed=int(rng.integers(2**31))))
+    return cases
+
+
+def _close(a, b):
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-9, atol=1e-12))
+
+
+def _rate_tolerance(keep_prob, n):
+    """About four standard deviations of the kept fraction of ``n`` independent units."""
+    return 4 * np.sqrt(keep_prob * (1 - keep_prob) / n) + 1e-3
+
+
+def _mask_problem(mask, keep_prob):
+    """Problems of a keep mask (n, m) that only its statistics can show, or None."""
+    n = mask.size
+    if n < 1000:
+        return None  # too few units to measure a rate
+    rate, tol = mask.mean(), _rate_tolerance(keep_prob, n)
+    rows, cols = mask.shape
+    if rows > 1 and cols > 1 and (np.all(mask == mask[:, :1]) or np.all(mask == mask[:1, :])):
+        return f"the mask is the same in every column or in every row{HINT}{MASK_SHAPE}"
+    if abs(rate - keep_prob) <= tol:
+        return None
+    problem = f"it kept {rate:.1%} of the units, expected about keep_prob = {keep_prob:.0%}"
+    if abs(rate - (1 - keep_prob)) <= tol:
+        return f"{problem}{HINT}{INVERTED}"
+    return problem
+
+
+def _forward_problem(A, keep_prob, out):
+    """Check one output of a dropout forward pass by behaviour; None when it is right."""
+    if not isinstance(out, tuple | list) or len(out) != 2:
+        got = f"a {type(out).__name__} of {len(out)} values" if isinstance(out, tuple | list) else _describe(out)
+        raise StudentError(f"it should return 2 values (A_out, cache), got {got}")
+    try:
+        A_out = np.asarray(out[0], dtype=np.float64)
+    except (TypeError, ValueError):
+        return f"A_out should be a numeric array, got {type(out[0]).__name__}"
+    if A_out.shape != A.shape:
+        return f"A_out has shape {A_out.shape}, expected {A.shape} (the shape of A)"
+    if not np.all(np.isfinite(A_out)):
+        return "A_out contains NaN or infinity"
+    kept = A_out != 0
+    if keep_prob == 1:
+        if _close(A_out, A):
+            return None
+        if not kept.any():
+            return f"with keep_prob=1 every unit was dropped{HINT}{INVERTED}"
+        return "with keep_prob=1 dropout must be the identity (A_out equal to A)"
+    if not kept.any():
+        return "every unit was dropped (A_out is all zeros)"
+    ratio = A_out[kept] / A[kept]
+    if not np.allclose(ratio, 1 / keep_prob, rtol=1e-9):
+        problem = "the kept values should be A / keep_prob (and the dropped ones 0)"
+        for wrong, hint in ((1.0, NO_SCALE), (keep_prob, TIMES_KEEP)):
+            if np.allclose(ratio, wrong, rtol=1e-9):
+                return f"{problem}{HINT}{hint}"
+        return problem
+    return _mask_problem(kept, keep_prob)
+
+
+class DropoutForwardCheck(Check):
+    """Inverted dropout judged by behaviour: values, keep rate, mask shape, reproducibility."""
+
+    def __init__(self, name, *, make_cases, **kw):
+        super().__init__(name, **kw)
+        self.make_cases = make_cases
+
+    def cases(self, rng, hidden):
+        return self.make_cases(rng, hidden)
+
+    def judge(self, student_fn, case):
+        A, keep_prob = case.args
+        out = self.call(student_fn, case)
+        problem = _forward_problem(A, keep_prob, out)
+        if problem is None and keep_prob < 1:
+            again = self.call(student_fn, case)  # a fresh generator with the same seed
+            if not np.array_equal(np.asarray(out[0]) != 0, np.asarray(again[0]) != 0):
+                problem = f"the mask is not reproducible{HINT}{GLOBAL_RNG}"
+        return problem
+
+
+def _drop(A, keep_prob, mask_fn, scale_fn):
+    D = mask_fn(A.shape)
+    return scale_fn(A * D), (D, keep_prob)
+
+
+DROPOUT_FORWARD = DropoutForwardCheck(
+    "dropout_forward", points=3, reference=introdl.dropout_forward, make_cases=_dropout_cases,
+    mistakes=[
+        Mistake("no_scale", NO_SCALE,
+                lambda A, keep_prob, *, rng: _drop(A, keep_prob, lambda s: rng.random(s) < keep_prob, lambda x: x)),
+        Mistake("times_keep", TIMES_KEEP,
+                lambda A, keep_prob, *, rng: _drop(A, keep_prob, lambda s: rng.random(s) < keep_prob,
+                                                   lambda x: x * keep_prob)),
+        Mistake("inverted_mask", INVERTED,
+                lambda A, keep_prob, *, rng: _drop(A, keep_prob, lambda s: rng.random(s) > keep_prob,
+                                                   lambda x: x / keep_prob)),
+        Mistake("global_rng", GLOBAL_RNG,  # the global state is the mistake itself
+                lambda A, keep_prob, *, rng: _drop(A, keep_prob, lambda s: np.random.random(s) < keep_prob,  # noqa: NPY002
+                                                   lambda x: x / keep_prob)),
+        Mistake("mask_per_unit", MASK_SHAPE,
+                lambda A, keep_prob, *, rng: _drop(A, keep_prob, lambda s: rng.random((s[0], 1)) < keep_prob,
+                                                   lambda x: x / keep_prob)),
+    ],
+    alternatives=[
+        # Another valid draw: the same keep probability, other random numbers.
+        lambda A, keep_prob, *, rng: _drop(A, keep_prob, lambda s: rng.binomial(1, keep_prob, s).astype(bool),
+                                           lambda x: x / keep_prob),
+        lambda A, keep_prob, *, rng: _drop(A, keep_prob, lambda s: rng.uniform(size=s) >= 1 - keep_prob,
+                                           lambda x: x / keep_prob),
+    ],
+)
+
+# --- dropout_backward ----------------------------------------------------------------------
+
+
+def _dropout_backward_cases(rng, hidden):
+    """Cases ``(dA, A, keep_prob)`` with the seed of the forward pass that makes the cache."""
+    cases = []
+    for case in _dropout_cases(rng, hidden):
+        A, keep_prob = case.args
+        dA = rng.standard_normal(A.shape)
+        cases.append(Case((dA, A, keep_prob), label=case.label, seed=case.seed))
+    return cases
+
+
+class DropoutBackwardCheck(Check):
+    """The gradient through dropout: ``dA * D / keep_prob`` with the mask of the forward pass.
+
+    The cache comes from the student's own ``dropout_forward`` (found in the globals of the
+    student's function) when that one behaves correctly on the case, else from the reference,
+    so a wrong forward pass does not make a right backward pass fail.
+    """
+
+    def __init__(self, name, *, make_cases, **kw):
+        super().__init__(name, **kw)
+        self.make_cases = make_cases
+
+    def cases(self, rng, hidden):
+        return self.make_cases(rng, hidden)
+
+    def _cache(self, student_fn, A, keep_prob, seed):
+        """(cache, keep mask, where it came from)."""
+        forward = getattr(student_fn, "__globals__", {}).get("dropout_forward")
+        if callable(forward) and forward is not introdl.dropout_forward:
+            try:
+                out = student_call(forward, (A.copy(), keep_prob), {"rng": np.random.default_rng(seed)}, self)
+                if _forward_problem(A, keep_prob, out) is None:
+                    return out[1], np.asarray(out[0]) != 0, " (with the cache of your dropout_forward)"
+            except StudentError:
+                pass
+        _, cache = introdl.dropout_forward(A, keep_prob, rng=np.random.default_rng(seed))
+        return cache, cache[0], ""
+
+    def judge(self, student_fn, case):
+        dA, A, keep_prob = case.args
+        cache, mask, source = self._cache(student_fn, A, keep_prob, case.seed)
+        got = self.call(student_fn, Case((dA, cache)))
+        expected = dA * mask / keep_prob
+        problem = compare(got, expected, "dA_prev", show_values=not case.hidden)
+        if problem is None:
+            return None
+        problem += source
+        g = np.asarray(got, dtype=np.float64)
+        known = [(dA * mask, BACK_NO_SCALE), (dA * mask * keep_prob, BACK_TIMES_KEEP), (dA / keep_prob, NO_MASK),
+                 (dA * ~mask / keep_prob, WRONG_UNITS)]
+        for wrong, hint in known:
+            if _close(g, wrong):
+                return f"{problem}{HINT}{hint}"
+        nonzero = g != 0
+        if (g.shape == dA.shape and not np.array_equal(nonzero, mask)
+                and np.allclose(g[nonzero], dA[nonzero] / keep_prob, rtol=1e-9)):
+            return f"{problem}{HINT}{NEW_MASK}"
+        return problem
+
+
+def _back(dA, cache, mask_fn, scale):
+    D, keep_prob = cache
+    return dA * mask_fn(D) * scale(keep_prob)
+
+
+DROPOUT_BACKWARD = DropoutBackwardCheck(
+    "dropout_backward", points=2, reference=introdl.dropout_backward, make_cases=_dropout_backward_cases,
+    mistakes=[
+        Mistake("no_scale", BACK_NO_SCALE, lambda dA, cache: _back(dA, cache, lambda D: D, lambda k: 1.0)),
+        Mistake("times_keep", BACK_TIMES_KEEP, lambda dA, cache: _back(dA, cache, lambda D: D, lambda k: k)),
+        Mistake("no_mask", NO_MASK, lambda dA, cache: _back(dA, cache, lambda D: 1.0, lambda k: 1 / k)),
+        Mistake("wrong_units", WRONG_UNITS, lambda dA, cache: _back(dA, cache, lambda D: ~D, lambda k: 1 / k)),
+        Mistake("new_mask", NEW_MASK,
+                lambda dA, cache: _back(dA, cache, lambda D: np.random.default_rng().random(D.shape) < cache[1],
+                                        lambda k: 1 / k)),
+    ],
+    alternatives=[
+        lambda dA, cache: np.where(cache[0], dA / cache[1], 0.0),
+    ],
+)
+
+# --- flip_horizontal -----------------------------------------------------------------------
+
+
+def _flip_cases(rng, hidden):
+    if not hidden:
+        return [Case((np.arange(12.0).reshape(12, 1), (3, 4)), label="one 3x4 image with pixels 0..11"),
+                Case((rng.integers(0, 9, (6, 4)).astype(float), (2, 3)), label="four 2x3 images")]
+    specs = [((8, 8), 1), ((5, 7), 3), ((4, 2), 6), ((1, 5), 2)]
+    return [Case((rng.standard_normal((h * w, m)), (h, w))) for (h, w), m in specs]
+
+
+def _images(X, image_shape):
+    h, w = image_shape
+    return X.T.reshape(-1, h, w)
+
+
+def _columns(images):
+    return images.reshape(images.shape[0], -1).T
+
+
+def _flip_loop(X, image_shape):
+    out = np.empty_like(X)
+    for i in range(X.shape[1]):
+        out[:, i] = np.fliplr(X[:, i].reshape(image_shape)).ravel()
+    return out
+
+
+def _flip_index(X, image_shape):
+    h, w = image_shape
+    pixel = np.arange(h * w).reshape(h, w)
+    return X[pixel[:, ::-1].ravel(), :]
+
+
+FLIP_HORIZONTAL = ReferenceCheck(
+    "flip_horizontal", points=2, reference=introdl.flip_horizontal, make_cases=_flip_cases,
+    outputs=("the flipped images",), forbidden=[introdl.flip_horizontal, introdl.random_flip],
+    mistakes=[
+        Mistake("vertical", "the images were flipped upside down: a horizontal flip reverses the columns "
+                "of each (h, w) image (left-right), i.e. image[:, ::-1]",
+                lambda X, image_shape: _columns(_images(X, image_shape)[:, ::-1, :])),
+        Mistake("whole_column", "reversing the whole pixel column X[::-1] turns each image by 180 degrees: "
+                "reshape each column to (h, w) first and reverse only its columns",
+                lambda X, image_shape: X[::-1, :]),
+        Mistake("examples", "the order of the examples (columns of X) was reversed instead of the pixels "
+                "inside each image", lambda X, image_shape: X[:, ::-1]),
+        Mistake("no_transpose", "X.reshape(m, h, w) mixes pixels of different images: the images are the "
+                "COLUMNS of X, so reshape X.T (or each column X[:, i])",
+                lambda X, image_shape: X.reshape(-1, *image_shape)[:, :, ::-1].reshape(X.shape)),
+        Mistake("swapped_shape", "image_shape is (h, w) = (rows, columns): reshape each column to (h, w), "
+                "not (w, h)", lambda X, image_shape: _columns(_images(X, image_shape[::-1])[:, :, ::-1])),
+    ],
+    alternatives=[_flip_loop, _flip_index],
+)
+
+# --- early_stopping ------------------------------------------------------------------------
+
+
+def _dev_curve(rng, n, noise):
+    """A U-shaped dev cost: falls while the model learns, rises as it overfits, plus noise."""
+    epochs = np.arange(n)
+    turn = rng.integers(n // 4, 3 * n // 4 + 1)
+    curve = 1.0 / (1 + 0.3 * epochs) + 0.02 * np.maximum(epochs - turn, 0)
+    return list(np.round(curve + noise * rng.standard_normal(n), 4))
+
+
+def _early_cases(rng, hidden):
+    if not hidden:
+        rising = [1.0, 0.8, 0.7, 0.72, 0.75, 0.9]
+        return [Case((rising, 3), label=f"dev_costs={rising}, patience=3"),
+                Case((rising, 4), label=f"dev_costs={rising}, patience=4"),
+                Case(([1.0, 0.9, 0.895, 0.893, 0.892], 3), {"min_delta": 0.01},
+                     label="dev_costs=[1.0, 0.9, 0.895, 0.893, 0.892], patience=3, min_delta=0.01"),
+                Case(([0.5, 0.5, 0.5], 2), label="dev_costs=[0.5, 0.5, 0.5], patience=2"),
+                Case(([0.9, 0.5, 0.7, 0.6, 0.55], 3), label="dev_costs=[0.9, 0.5, 0.7, 0.6, 0.55], patience=3")]
+    cases = [Case(([0.3], 1)), Case(([0.6, 0.4, 0.4, 0.4, 0.4], 3)), Case(([0.9, 0.5, 0.7, 0.6, 0.55, 0.8], 4)),
+             Case(([1.0, 0.99, 0.98, 0.97, 0.96, 0.95], 2), {"min_delta": 0.015})]
+    for n, patience, min_delta in [(30, 5, 0.0), (20, 3, 0.005), (12, 1, 0.0), (40, 8, 0.002)]:
+        cases.append(Case((_dev_curve(rng, n, 0.01), patience), {"min_delta": min_delta}))
+    return cases
+
+
+def _early(dev_costs, patience, min_delta=0.0, *, better=None, late=0, result=None):
+    """Early stopping with knobs for the catalogue's wrong variants."""
+    better = better or (lambda cost, best: cost < best - min_delta)
+    best_epoch = 0
+    for epoch in range(1, len(dev_costs)):
+        if better(dev_costs[epoch], dev_costs[best_epoch]):
+            best_epoch = epoch
+    stop = len(dev_costs) - 1 - best_epoch >= patience + late
+    return (stop, best_epoch) if result is None else result(stop, best_epoch, len(dev_costs))
+
+
+def _since_last_decrease(dev_costs, patience, *, min_delta=0.0):
+    best_epoch, waited = 0, 0
+    for epoch in range(1, len(dev_costs)):
+        waited = 0 if dev_costs[epoch] < dev_costs[epoch - 1] - min_delta else waited + 1
+        if dev_costs[epoch] < dev_costs[best_epoch] - min_delta:
+            best_epoch = epoch
+    return waited >= patience, best_epoch
+
+
+def _early_counter(dev_costs, patience, *, min_delta=0.0):
+    best, best_epoch, waited = np.inf, -1, 0
+    for epoch, cost in enumerate(dev_costs):
+        if cost < best - min_delta:
+            best, best_epoch, waited = cost, epoch, 0
+        else:
+            waited += 1
+    return waited >= patience, best_epoch
+
+
+EARLY_STOPPING = ReferenceCheck(
+    "early_stopping", points=3, reference=introdl.early_stopping, make_cases=_early_cases,
+    outputs=("stop", "best_epoch"),
+    mistakes=[
+        Mistake("late", "stop is one epoch late: stop as soon as `patience` epochs have passed since the "
+                "best one (len(dev_costs) - 1 - best_epoch >= patience)",
+                lambda d, p, *, min_delta=0.0: _early(d, p, min_delta, late=1)),
+        Mistake("early", "stop is one epoch early: the best epoch itself does not count as an epoch without "
+                "improvement (len(dev_costs) - 1 - best_epoch >= patience)",
+                lambda d, p, *, min_delta=0.0: _early(d, p, min_delta, late=-1)),
+        Mistake("last_epoch", "best_epoch is the epoch with the LOWEST dev cost (whose parameters you "
+                "restore), not the last epoch",
+                lambda d, p, *, min_delta=0.0: _early(d, p, min_delta, result=lambda s, b, n: (s, n - 1))),
+        Mistake("one_based", "best_epoch is an index into dev_costs, counted from 0",
+                lambda d, p, *, min_delta=0.0: _early(d, p, min_delta, result=lambda s, b, n: (s, b + 1))),
+        Mistake("ties", "an equal cost is not an improvement: on ties keep the EARLIEST best epoch "
+                "(use cost < best - min_delta, not <=)",
+                lambda d, p, *, min_delta=0.0: _early(d, p, better=lambda c, b: c <= b - min_delta)),
+        Mistake("ignores_min_delta", "an improvement must beat the best cost by more than min_delta: "
+                "compare cost < best - min_delta",
+                lambda d, p, *, min_delta=0.0: _early(d, p)),
+        Mistake("since_last_decrease", "patience counts the epochs since the BEST dev cost, not since the "
+                "last time the cost went down", _since_last_decrease),
+    ],
+    alternatives=[_early_counter],
+)
+
+register(L2_PENALTY, L2_PENALTY_GRADS, DROPOUT_FORWARD, DROPOUT_BACKWARD, FLIP_HORIZONTAL, EARLY_STOPPING)
