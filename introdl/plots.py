@@ -57,3 +57,28 @@ def show_digits(X, y=None, *, n=10, image_shape=(8, 8), ax_row=None):
         if y is not None:
             ax.set_title(str(y[i]))
     return ax_row
+
+
+def plot_error_curves(x, errors, *, ax=None, xlabel=None, logx=False, title=None):
+    """Error rates (in percent) against a hyperparameter: one line per named curve.
+
+    Parameters
+    ----------
+    x : sequence of float (k,)
+        The hyperparameter values (hidden units, lambda, ...), one per model.
+    errors : dict of str -> sequence of float (k,)
+        Error rates as fractions in [0, 1], e.g. ``{"train": [...], "dev": [...]}``.
+    logx : bool
+        Log-scale x axis (for values that span orders of magnitude; they must be > 0).
+    """
+    ax = _axis(ax)
+    for name, values in errors.items():
+        ax.plot(x, 100 * np.asarray(values, dtype=np.float64), marker="o", label=name)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel or "")
+    ax.set_ylabel("error (%)")
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return ax
