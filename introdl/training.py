@@ -155,7 +155,7 @@ def train(params, X, Y, *, rng, X_dev=None, Y_dev=None, output="softmax", hidden
             if stop:
                 stopped_early = True
                 break
-        bar.set_postfix(cost=f"{cost:.4f}")
+        bar.set_postfix(cost=f"{cost:.4f}", refresh=False)
     bar.close()
 
     best_epoch = None
