@@ -1,0 +1,143 @@
+"""A fused training step: the readable path's numbers, computed in place.
+
+``train`` uses :class:`FusedStep` for the common case (ReLU hidden layers, no batch norm, a
+built-in optimizer). It performs exactly the operations of ``model_forward``,
+``model_backward``, ``compute_cost`` and the optimizers' ``*_update`` in the same order, so in
+float64 it gives the same bits (a test checks it), but it skips argument checks, updates the
+parameters and optimizer moments in place instead of building new dicts, and can run in
+float32. The dropout masks are drawn exactly as ``dropout_forward`` draws them.
+"""
+
+import numpy as np
+
+from .network import keep_probs, n_layers
+
+FUSED_OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
+
+
+def fused_supported(params, *, hidden, optimizer):
+    """Whether :class:`FusedStep` can train this network with this optimizer."""
+    has_bn = any(key.startswith("gamma") for key in params)
+    return hidden == "relu" and not has_bn and isinstance(optimizer, str) and optimizer in FUSED_OPTIMIZERS
+
+
+class FusedStep:
+    """Owns a copy of the parameters and the optimizer state and updates them in place.
+
+    Parameters
+    ----------
+    params : dict of ndarray, copied (in ``dtype``)
+    output : {"softmax", "sigmoid"}
+    keep_prob : float or sequence, one per hidden layer
+    lamd : float, L2 strength
+    optimizer : {"gd", "momentum", "rmsprop", "adam"}
+    optimizer_kwargs : dict (beta, beta1, beta2, eps as in the ``*_update`` functions)
+    dtype : numpy float type
+    """
+
+    def __init__(self, params, *, output, keep_prob, lamd, optimizer, optimizer_kwargs=None, dtype=np.float64):
+        self.L = n_layers(params)
+        self.probs = keep_probs(keep_prob, self.L)
+        self.output, self.lamd, self.optimizer = output, lamd, optimizer
+        self.dtype = np.dtype(dtype)
+        kw = dict(optimizer_kwargs or {})
+        self.beta = kw.pop("beta", 0.9)
+        self.beta1, self.beta2, self.eps = kw.pop("beta1", 0.9), kw.pop("beta2", 0.999), kw.pop("eps", 1e-8)
+        if kw:
+            raise TypeError(f"unexpected optimizer_kwargs for {optimizer!r}: {sorted(kw)}")
+        self.params = {key: np.array(value, dtype=self.dtype) for key, value in params.items()}
+        zeros = {key: np.zeros_like(value) for key, value in self.params.items()}
+        self.v = {key: z.copy() for key, z in zeros.items()}
+        self.s = zeros
+        self.t = 0
+
+    def export(self):
+        """The current parameters as new float64 arrays."""
+        return {key: value.astype(np.float64) for key, value in self.params.items()}
+
+    def step(self, X, Y, *, rng, lr):
+        """One forward, backward and update on a mini-batch; returns the batch cost (float).
+
+        ``X`` (n_x, m) and ``Y`` (n_L, m) are cast to ``dtype``.
+        """
+        X, Y = X.astype(self.dtype, copy=False), Y.astype(self.dtype, copy=False)
+        p, L, m = self.params, self.L, X.shape[1]
+        A, Z, masks = [X], [None], [None]
+        for l in range(1, L + 1):
+            Zl = p[f"W{l}"] @ A[-1] + p[f"b{l}"]
+            Z.append(Zl)
+            if l < L:
+                Al = np.maximum(Zl, 0.0)
+                mask = None
+                if self.probs[l - 1] < 1:
+                    mask = rng.random(Al.shape) < self.probs[l - 1]
+                    Al *= mask
+                    Al /= self.dtype.type(self.probs[l - 1])
+                A.append(Al)
+                masks.append(mask)
+        cost, dZ = self._output_cost_and_grad(Z[L], Y, m)
+        grads = {}
+        for l in range(L, 0, -1):
+            if l < L:
+                dA = p[f"W{l + 1}"].T @ dZ
+                if masks[l] is not None:
+                    dA *= masks[l]
+                    dA /= self.dtype.type(self.probs[l - 1])
+                dZ = dA * (Z[l] > 0)
+            dW = dZ @ A[l - 1].T
+            dW /= m
+            if self.lamd > 0:
+                dW += (self.lamd / m) * p[f"W{l}"]
+            grads[f"W{l}"] = dW
+            grads[f"b{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
+        if self.lamd > 0:
+            cost += self.lamd / (2 * m) * sum(float(np.sum(p[f"W{l}"] ** 2)) for l in range(1, L + 1))
+        self._update(grads, lr)
+        return cost
+
+    def _output_cost_and_grad(self, ZL, Y, m):
+        if self.output == "softmax":
+            shifted = ZL - ZL.max(axis=0, keepdims=True)
+            log_probs = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+            cost = float(-np.sum(Y * log_probs) / m)
+            T = np.exp(ZL - ZL.max(axis=0, keepdims=True))
+            return cost, T / T.sum(axis=0, keepdims=True) - Y
+        cost = float(np.sum(Y * np.logaddexp(0.0, -ZL) + (1 - Y) * np.logaddexp(0.0, ZL)) / m)
+        return cost, 0.5 * (1.0 + np.tanh(0.5 * ZL)) - Y
+
+    def _update(self, grads, lr):
+        """The optimizers' formulas, in their operation order, in place."""
+        if self.optimizer == "adam":
+            self.t += 1
+            c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
+        for key, W in self.params.items():
+            g = grads[key]
+            if self.optimizer == "gd":
+                g *= lr
+                W -= g
+                continue
+            if self.optimizer in ("momentum", "adam"):
+                b1 = self.beta if self.optimizer == "momentum" else self.beta1
+                v = self.v[key]
+                v *= b1
+                v += (1 - b1) * g
+            if self.optimizer in ("rmsprop", "adam"):
+                s = self.s[key]
+                s *= self.beta2
+                s += (1 - self.beta2) * g**2
+            if self.optimizer == "momentum":
+                W -= lr * v
+            elif self.optimizer == "rmsprop":
+                denom = np.sqrt(s)
+                denom += self.eps
+                g *= lr
+                g /= denom
+                W -= g
+            else:
+                v_hat = v / c1
+                v_hat *= lr
+                s_hat = s / c2
+                np.sqrt(s_hat, out=s_hat)
+                s_hat += self.eps
+                v_hat /= s_hat
+                W -= v_hat
