@@ -32,3 +32,7 @@ demo: venv
 
 clean:
 	rm -rf $(VENV) grading .pytest_cache .ruff_cache
+
+# Benchmarks (not timed tests): writes benchmarks/results.md. Needs PyTorch for the comparisons.
+bench: venv torch
+	$(BIN)/python benchmarks/run.py

@@ -1,0 +1,78 @@
+"""``make bench``: run every benchmark and write benchmarks/results.md."""
+
+import datetime
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_batchnorm  # noqa: E402
+import bench_gradcheck  # noqa: E402
+import bench_training_step  # noqa: E402
+from harness import fmt_time, interleaved, machine, row  # noqa: E402
+
+import introdl as dl  # noqa: E402
+
+HEADER = "| candidate | median per call | spread (min - max) | ratio |\n|---|---|---|---|"
+
+
+def training_step():
+    stats = interleaved(bench_training_step.candidates(), repeats=7, number=10)
+    adam = interleaved({"adam": bench_training_step.adam_share()}, repeats=7, number=20)["adam"]
+    lines = ["## 1. Training step: 784-256-128-10, m = 512, dropout 0.8, L2, Adam", "",
+             "Ratios are to PyTorch CPU in the same precision (target: fused float64 <= 1.15x, "
+             "float32 <= 1.0x).", "", HEADER]
+    for name, s in stats.items():
+        precision = "float32" if "float32" in name else "float64"
+        base = stats.get(f"PyTorch CPU, {precision}")
+        lines.append(row(name, s, base))
+    share = adam["median"] / stats["introdl readable, float64"]["median"]
+    lines += ["", f"`adam_update` alone takes {fmt_time(adam['median'])}, {share:.0%} of the readable float64 step."]
+    return lines
+
+
+def batchnorm():
+    cands = bench_batchnorm.candidates()
+    closed = cands["introdl closed-form backward"]()
+    Z, gamma, _, dout = bench_batchnorm._data()
+    chain = bench_batchnorm.chain_rule_backward(dout, Z, gamma)
+    for a, b in zip(closed, chain, strict=True):  # the candidates must agree before they are timed
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    stats = interleaved(cands, repeats=7, number=20)
+    base = stats.get("PyTorch autograd")
+    lines = ["## 2. Batch norm forward + backward, Z (256, 512), float64", "",
+             "Ratios are to PyTorch autograd (target: closed form <= 1.3x).", "", HEADER]
+    lines += [row(name, s, base) for name, s in stats.items()]
+    return lines
+
+
+def gradcheck():
+    lines = ["## 3. Gradient check (two-sided, eps 1e-7)", "",
+             "| network | parameters | time | per parameter | relative difference |", "|---|---|---|---|---|"]
+    for dims in ([4, 5, 3, 3], [10, 16, 8, 3], [64, 32, 10]):
+        n, seconds, diff = bench_gradcheck.network_check(dims)
+        name = "-".join(map(str, dims))
+        lines.append(f"| {name} | {n} | {fmt_time(seconds)} | {fmt_time(seconds / n)} | {diff:.1e} |")
+    return lines
+
+
+RESULTS = Path(__file__).resolve().parent / "results.md"
+
+
+def main(out=RESULTS):
+    facts = machine()
+    sections = [training_step(), batchnorm(), gradcheck()]
+    text = [f"# Benchmark results ({datetime.date.today()})", "",
+            "Produced by `make bench` (benchmarks/run.py). Medians of 7 interleaved repeats; "
+            "compare ratios, not absolute times, across runs.", ""]
+    text += [f"- {key}: {value}" for key, value in facts.items()] + [f"- introdl: {dl.__name__} (this checkout)", ""]
+    for section in sections:
+        text += section + [""]
+    out.write_text("\n".join(text))
+    print("\n".join(text))
+
+
+if __name__ == "__main__":
+    main()
