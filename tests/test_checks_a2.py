@@ -68,6 +68,9 @@ def test_a_wrong_forward_does_not_fail_a_right_backward():
     report = run_check(REGISTRY["dropout_forward"], ns["dropout_forward"]).report()
     assert "did you forget to divide by keep_prob" in report
     assert check("dropout_backward", ns["dropout_backward"], hidden=True) == FULL["dropout_backward"]
+    wrong_backward = _student(WRONG_FORWARD.replace("return dA * D / keep_prob", "return dA * D"))
+    report = run_check(REGISTRY["dropout_backward"], wrong_backward["dropout_backward"]).report()
+    assert "cache from the reference dropout_forward, since yours does not pass" in report
 
 
 def test_backward_message_says_it_used_the_students_forward_cache():
