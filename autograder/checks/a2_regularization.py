@@ -370,7 +370,7 @@ def _flip_index(X, image_shape):
 
 FLIP_HORIZONTAL = ReferenceCheck(
     "flip_horizontal", points=2, reference=introdl.flip_horizontal, make_cases=_flip_cases,
-    outputs=("the flipped images",), forbidden=[introdl.flip_horizontal, introdl.random_flip],
+    outputs=("the flipped array",), forbidden=[introdl.flip_horizontal, introdl.random_flip],
     mistakes=[
         Mistake("vertical", "the images were flipped upside down: a horizontal flip reverses the columns "
                 "of each (h, w) image (left-right), i.e. image[:, ::-1]",
