@@ -10,10 +10,13 @@ from .checks import REGISTRY, CheckFailed, check, run_check, use
 def _show_message_only(shell, etype, value, tb, tb_offset=None):
     """IPython handler for CheckFailed: an error output holding just the report.
 
-    It is still an ``error`` output, so nbgrader scores the cell 0.
+    IPython ignores what a custom handler returns, so the handler shows the error itself. It
+    is still an ``error`` output, so nbgrader scores the cell 0.
     """
-    return [f"{etype.__name__}: {line}" if i == 0 else line
-            for i, line in enumerate(str(value).splitlines() or [""])]
+    stb = [f"{etype.__name__}: {line}" if i == 0 else line
+           for i, line in enumerate(str(value).splitlines() or [""])]
+    shell._showtraceback(etype, value, stb)
+    return stb
 
 
 def _install_ipython_handler():

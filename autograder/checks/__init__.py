@@ -68,7 +68,7 @@ def run_check(spec, student_function, *, hidden=False):
             cases += [Case(c.args, c.kwargs, c.label, c.seed, hidden=True) for c in hidden_cases]
     except Exception as err:  # noqa: BLE001 - a broken check must not show a traceback
         return Result(spec.name, spec.points, 0, 1, [f"  internal error building the test cases: {err!r}"])
-    failures, hints = [], set()
+    failures, hints, repeats = [], set(), {}
     for number, case in enumerate(cases, start=1):
         try:
             problem = spec.judge(student_function, case)
@@ -76,7 +76,12 @@ def run_check(spec, student_function, *, hidden=False):
             problem = f"your function failed: {err}"
         except Exception as err:  # noqa: BLE001 - e.g. an output too odd to compare
             problem = f"the output could not be checked ({type(err).__name__}: {err})"
+        key = (problem, case.hidden)
+        if problem and key in repeats:  # the same message again (e.g. not implemented): count it
+            repeats[key][1] += 1
+            continue
         if problem:
+            repeats[key] = [len(failures), 0]
             problem, _, hint = problem.partition(HINT)
             if hint and hint not in hints:
                 hints.add(hint)
@@ -84,7 +89,11 @@ def run_check(spec, student_function, *, hidden=False):
             where = "hidden case (inputs not shown)" if case.hidden else f"case {number}"
             label = f" [{case.label}]" if case.label and not case.hidden else ""
             failures.append(f"  ✗ {where}{label}: {problem}")
-    return Result(spec.name, spec.points, len(cases) - len(failures), len(cases), failures)
+    for index, more in repeats.values():
+        if more:
+            failures[index] += f"\n    (the same in {more} more case{'s' if more > 1 else ''})"
+    failed = len(failures) + sum(more for _, more in repeats.values())
+    return Result(spec.name, spec.points, len(cases) - failed, len(cases), failures)
 
 
 def check(name, student_function, *, hidden=False):
