@@ -24,7 +24,7 @@ torch: venv
 lint: venv
 	$(BIN)/ruff check .
 
-test: venv lint $(if $(TORCH),torch)
+test: venv lint $(if $(TORCH),torch) $(if $(CI),browser-deps)
 	$(BIN)/python -m pytest -n 2 -q
 
 demo: venv
@@ -36,3 +36,18 @@ clean:
 # Benchmarks (not timed tests): writes benchmarks/results.md. Needs PyTorch for the comparisons.
 bench: venv torch
 	$(BIN)/python benchmarks/run.py
+
+# JupyterLab on the student release (course/). The notebooks' kernel (python3) is this venv's
+# python, so `import introdl` and `import autograder` work. More options: make lab LAB_ARGS="--port=8890".
+lab: venv
+	$(BIN)/python -c "import introdl, autograder"
+	cd course && JUPYTER_PREFER_ENV_PATH=1 $(CURDIR)/$(BIN)/python -m jupyterlab \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+# Debian's chromium for the browser test (tests/test_browser.py, which skips without it; Playwright's
+# own browser download is never used). `make test` runs this when CI is set.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; else sudo=false; fi; \
+	  { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; } >/dev/null \
+	  || echo "browser-deps: could not install chromium; the browser test will skip"; }

@@ -1,0 +1,164 @@
+"""The course as a student sees it in JupyterLab and an instructor in formgrader, in a real browser.
+
+Playwright drives Debian's Chromium (``chromium`` on PATH; Playwright's own browser download is
+never used) against JupyterLab servers that the tests start on 127.0.0.1 and stop again, on
+temporary copies of the course, so the repository is not modified. Screenshots of every step go
+to ``test-artifacts/browser/`` (git-ignored), with the servers' logs.
+
+Select or leave out with ``pytest -m browser`` / ``pytest -m "not browser"``. Without chromium or
+the playwright package the tests skip and say which is missing (``make browser-deps`` installs
+chromium; ``make test`` does so when CI is set).
+"""
+
+import shutil
+from contextlib import contextmanager
+
+import pytest
+
+pytest.register_assert_rewrite("browser_helpers")  # before the import: it is a plugin too (below)
+from browser_helpers import ARTIFACTS, ROOT, JupyterLab, launch_chromium, missing_requirement  # noqa: E402
+
+pytest_plugins = ["browser_helpers"]  # the ``browser`` marker
+
+TIMEOUT = 60_000  # ms: ample for a kernel start or a cell on a busy 2-core machine
+VIEWPORT = {"width": 1280, "height": 900}
+
+A1 = "a1_splits/a1_splits.ipynb"
+# What a student types into the solution cell of split_sizes (the reference's rounding).
+SPLIT_SIZES = '''def split_sizes(m, ratios):
+    """Number of examples in (train, dev, test): dev and test rounded, train the rest."""
+    n_dev = round(m * ratios[1])
+    n_test = round(m * ratios[2])
+    return m - n_dev - n_test, n_dev, n_test'''
+
+
+@pytest.fixture
+def playwright():
+    reason = missing_requirement()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture
+def page(playwright, tmp_path):
+    context = launch_chromium(playwright, tmp_path / "chromium-profile", viewport=VIEWPORT)
+    try:
+        context.set_default_timeout(TIMEOUT)
+        yield context.pages[0] if context.pages else context.new_page()
+    finally:
+        context.close()
+
+
+class Artifacts:
+    """Screenshots and logs of one test, named ``<prefix>-...`` in test-artifacts/browser/."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for old in ARTIFACTS.glob(f"{prefix}-*"):  # a previous run's, so that none is stale
+            old.unlink()
+
+    def path(self, name):
+        return str(ARTIFACTS / f"{self.prefix}-{name}")
+
+    @contextmanager
+    def on_failure(self, page):
+        """Keep a screenshot of the page as it was when something failed."""
+        try:
+            yield
+        except BaseException:
+            page.screenshot(path=self.path("FAILED.png"))
+            raise
+
+    def keep_log(self, server):
+        if server.log_path.exists():
+            shutil.copyfile(server.log_path, self.path("server.log"))
+
+
+def code_cell(page, text):
+    """The notebook's code cell whose source contains ``text``."""
+    return page.locator(".jp-Notebook .jp-CodeCell").filter(has=page.locator(".jp-InputArea", has_text=text))
+
+
+def show(locator):
+    """Scroll ``locator`` into view and wait until it is painted (off-screen cells are not)."""
+    from playwright.sync_api import expect
+
+    locator.scroll_into_view_if_needed()
+    expect(locator).to_be_in_viewport()
+
+
+def around(*locators, margin=2):
+    """A screenshot clip that holds all the given elements."""
+    boxes = [locator.bounding_box() for locator in locators]
+    left, top = min(b["x"] for b in boxes) - margin, min(b["y"] for b in boxes) - margin
+    right = max(b["x"] + b["width"] for b in boxes) + margin
+    bottom = max(b["y"] + b["height"] for b in boxes) + margin
+    return {"x": max(left, 0), "y": max(top, 0), "width": right - max(left, 0), "height": bottom - max(top, 0)}
+
+
+def test_student_sees_messages_passes_and_plots(page, tmp_path):
+    """Steps 1-3: blank answer -> a helpful message; a correct answer -> pass; plots render."""
+    from playwright.sync_api import expect
+
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "course", course)
+    (tmp_path / "state").mkdir()
+    server = JupyterLab(course, tmp_path / "state")
+    artifacts = Artifacts("student")
+    with server, artifacts.on_failure(page):
+        try:
+            page.goto(server.url(f"/lab/tree/{A1}", token=True))
+            expect(page.locator(".jp-Notebook")).to_be_visible(timeout=TIMEOUT)
+            idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            expect(idle).to_have_count(1, timeout=TIMEOUT)  # the kernel has started
+
+            # 1. Run > Run All Cells: the blank answer's visible test explains, without a traceback.
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            imports = code_cell(page, "from autograder import check")
+            test_cell = code_cell(page, 'check("split_sizes", split_sizes)')
+            message = test_cell.locator(".jp-OutputArea")
+            expect(message).to_contain_text("not implemented yet", timeout=TIMEOUT)
+            expect(message).not_to_contain_text("Traceback")
+            expect(message).not_to_contain_text("autograder/checks")
+            expect(message).not_to_contain_text("site-packages")
+            # The kernel is the project's: the imports (introdl, autograder) ran without an error.
+            expect(imports.locator(".jp-InputPrompt")).to_contain_text("[1]")
+            expect(imports.locator(".jp-OutputArea-output")).to_have_count(0)
+            expect(idle).to_have_count(1, timeout=TIMEOUT)
+            solution = code_cell(page, "def split_sizes(m, ratios)")
+            show(test_cell)
+            page.screenshot(path=artifacts.path("1-blank-answer-message.png"))
+            # The README's picture: where to write the code, and what the visible test says.
+            show(solution)
+            page.screenshot(path=artifacts.path("readme.png"), clip=around(solution, test_cell))
+
+            # 2. Type a correct answer into the solution cell, run it and its test (Shift+Enter twice).
+            solution.locator(".cm-content").click()
+            page.keyboard.press("ControlOrMeta+a")
+            page.keyboard.insert_text(SPLIT_SIZES)  # as a paste: no auto-indent on the way
+            expect(solution.locator(".cm-content")).to_contain_text("return m - n_dev - n_test")
+            page.keyboard.press("Shift+Enter")  # runs the solution cell, selects the test cell
+            page.keyboard.press("Shift+Enter")  # runs the test cell
+            expect(message).to_contain_text("✓ split_sizes", timeout=TIMEOUT)
+            expect(message).not_to_contain_text("✗")
+            expect(test_cell.locator("[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
+            show(solution)
+            page.screenshot(path=artifacts.path("2-correct-answer-passes.png"))
+
+            # 3. A plot renders: run the cell that draws the digits; an image output appears.
+            plot_cell = code_cell(page, "plots.show_digits(")
+            plot_cell.locator(".cm-content").click()
+            page.keyboard.press("Shift+Enter")
+            image = plot_cell.locator(".jp-OutputArea-output img")
+            expect(image).to_be_visible(timeout=TIMEOUT)
+            assert image.evaluate("img => img.complete && img.naturalWidth > 100"), "the plot image is empty"
+            show(image)
+            page.screenshot(path=artifacts.path("3-plot-rendered.png"))
+        finally:
+            artifacts.keep_log(server)
