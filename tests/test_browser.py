@@ -10,6 +10,7 @@ the playwright package the tests skip and say which is missing (``make browser-d
 chromium; ``make test`` does so when CI is set).
 """
 
+import re
 import shutil
 from contextlib import contextmanager
 
@@ -114,8 +115,10 @@ def test_student_sees_messages_passes_and_plots(page, tmp_path):
         try:
             page.goto(server.url(f"/lab/tree/{A1}", token=True))
             expect(page.locator(".jp-Notebook")).to_be_visible(timeout=TIMEOUT)
-            idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-            expect(idle).to_have_count(1, timeout=TIMEOUT)  # the kernel has started
+            # The status bar says "Python 3 (ipykernel) | Idle" once the kernel is connected. (The
+            # toolbar's indicator already says idle while there is no kernel yet: no use here.)
+            idle = page.locator(".jp-StatusBar-Item").filter(has_text=re.compile(r"\| Idle$"))
+            expect(idle).to_have_count(1, timeout=TIMEOUT)
 
             # 1. Run > Run All Cells: the blank answer's visible test explains, without a traceback.
             page.get_by_role("menuitem", name="Run", exact=True).click()
