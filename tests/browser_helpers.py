@@ -118,6 +118,8 @@ class JupyterLab:
             JUPYTER_RUNTIME_DIR=str(self.state / "runtime"),
             IPYTHONDIR=str(self.state / "ipython"),
             JUPYTER_PREFER_ENV_PATH="1",  # the environment's python3 kernel, as `make lab` does
+            # nbgrader's gradebook runs the `alembic` command: the environment's bin/ goes first.
+            PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
             PYDEVD_DISABLE_FILE_VALIDATION="1",
         )
         for attempt in range(3):  # another process may take the free port before the server does

@@ -10,9 +10,15 @@ the playwright package the tests skip and say which is missing (``make browser-d
 chromium; ``make test`` does so when CI is set).
 """
 
+import copy
+import math
+import os
 import re
 import shutil
+import subprocess
+import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -163,5 +169,114 @@ def test_student_sees_messages_passes_and_plots(page, tmp_path):
             assert image.evaluate("img => img.complete && img.naturalWidth > 100"), "the plot image is empty"
             show(image)
             page.screenshot(path=artifacts.path("3-plot-rendered.png"))
+        finally:
+            artifacts.keep_log(server)
+
+
+# --- step 4: the instructor's formgrader ---------------------------------------------------------
+
+ASSIGNMENT = "a1_splits"
+
+
+def run_logged(command, cwd, log):
+    """Run a command with its output in ``log``; fail with the end of that log if it fails."""
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    with open(log, "ab") as out:
+        out.write(f"$ {' '.join(map(str, command))}\n".encode())
+        out.flush()
+        done = subprocess.run(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                              stderr=subprocess.STDOUT, timeout=300, check=False)
+    if done.returncode:
+        pytest.fail(f"{command[:3]} exited with {done.returncode}:\n{Path(log).read_text()[-3000:]}", pytrace=False)
+
+
+def solved(release, source):
+    """The release notebook with the solution cells of the source notebook: a correct submission."""
+    answers = {}
+    for cell in source.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            answers[meta["grade_id"]] = re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n?", "", cell.source)
+    notebook = copy.deepcopy(release)
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    return notebook
+
+
+def grade_submissions(root, log):
+    """Two generated submissions (all answers right / all blank) graded with plain nbgrader."""
+    import nbformat
+
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    (root / "grading").mkdir(exist_ok=True)
+    run_logged([*nbgrader, "generate_assignment", ASSIGNMENT, "--force"], root, log)
+    for student, first, last in (("alice", "Ada", "Lovelace"), ("bob", "Bob", "Blank")):
+        run_logged([*nbgrader, "db", "student", "add", student, f"--first-name={first}", f"--last-name={last}"],
+                   root, log)
+    release = nbformat.read(root / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    source = nbformat.read(root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    for student, notebook in (("alice", solved(release, source)), ("bob", release)):
+        folder = root / "grading" / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, folder / f"{ASSIGNMENT}.ipynb")
+    run_logged([*nbgrader, "autograde", ASSIGNMENT], root, log)
+
+
+def js_number(x):
+    """A score as formgrader shows it (JavaScript's Math.round to 2 decimals, shortest form)."""
+    value = math.floor(x * 100 + 0.5) / 100
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+def gradebook_scores(root):
+    """{student id: "score / max"} for ASSIGNMENT, read from the gradebook itself."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'grading' / 'gradebook.db'}") as gradebook:
+        assignment = gradebook.find_assignment(ASSIGNMENT)
+        return {submission.student.id: f"{js_number(submission.score)} / {js_number(assignment.max_score)}"
+                for submission in assignment.submissions}
+
+
+def test_instructor_sees_grades_in_formgrader(page, tmp_path):
+    """Step 4: after grading, formgrader (inside JupyterLab) shows the assignment, students, scores."""
+    from playwright.sync_api import expect
+
+    root = tmp_path / "course-root"
+    root.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    artifacts = Artifacts("instructor")
+    grade_log = Path(artifacts.path("grading.log"))
+    grade_submissions(root, grade_log)
+    scores = gradebook_scores(root)
+    assert len(scores) >= 2 and len(set(scores.values())) >= 2, f"the samples should score differently: {scores}"
+
+    (tmp_path / "state").mkdir()
+    server = JupyterLab(root, tmp_path / "state")
+    with server, artifacts.on_failure(page):
+        try:
+            page.goto(server.url("/lab", token=True))
+            page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+            page.get_by_role("menuitem", name="Formgrader", exact=True).click()
+            formgrader = page.frame_locator("iframe[src$='/formgrader']")
+            page.get_by_role("tab", name="File Browser (Ctrl+Shift+F)").click()  # more room for the tables
+
+            # The assignment, with its number of submissions.
+            row = formgrader.get_by_role("row").filter(has_text=ASSIGNMENT)
+            expect(row).to_be_visible(timeout=TIMEOUT)
+            headers = [text.strip() for text in formgrader.locator("thead th").all_inner_texts()]
+            column = next(i for i, text in enumerate(headers) if "Submissions" in text)
+            expect(row.locator("td").nth(column)).to_have_text(str(len(scores)))
+            page.screenshot(path=artifacts.path("4-formgrader-assignments.png"))
+
+            # The students and their scores: what the gradebook holds.
+            formgrader.get_by_role("link", name="Manage Students").click()
+            for student, score in scores.items():
+                row = formgrader.get_by_role("row").filter(has_text=student)
+                expect(row).to_contain_text(score, timeout=TIMEOUT)
+            page.screenshot(path=artifacts.path("4-formgrader-students.png"))
         finally:
             artifacts.keep_log(server)
