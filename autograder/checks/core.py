@@ -78,7 +78,8 @@ class Check:
         # Correct implementations written another way; the catalogue test gives them full marks.
         self.alternatives = list(alternatives)
         # Code objects the student's function must not run: calling the reference gets no credit.
-        self.forbidden = [f.__code__ for f in (forbidden or [reference]) if hasattr(f, "__code__")]
+        self.forbidden_functions = [f for f in (forbidden or [reference]) if hasattr(f, "__code__")]
+        self.forbidden = [f.__code__ for f in self.forbidden_functions]
 
     def cases(self, rng, hidden):
         """The cases to run: visible ones for ``hidden=False``, other ones for ``hidden=True``."""

@@ -1,0 +1,99 @@
+"""The process that runs a student's functions for the verification pass.
+
+Started by :class:`autograder.remote.RemoteSession` with one end of a socket pair as file
+descriptor ``argv[1]``. It executes the student's definitions, then answers calls: requests
+come pickled from the (trusted) grader; answers go back as data only (:mod:`autograder.wire`).
+Nothing it prints reaches the grader (stdout and stderr are discarded by the parent).
+"""
+
+import builtins
+import contextlib
+import io
+import os
+import socket
+import sys
+import traceback
+import warnings
+from multiprocessing.connection import Connection
+
+import cloudpickle
+import numpy as np
+
+from autograder import wire
+
+
+def _forbidden_codes(names):
+    """Code objects of the reference functions the student must not call."""
+    import importlib
+
+    codes = {}
+    for module, qualname in names:
+        obj = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        codes[obj.__code__] = qualname
+    return codes
+
+
+def _call(fn, args, kwargs, forbidden):
+    hit = []
+
+    def profiler(frame, event, arg):
+        if event == "call" and frame.f_code in forbidden:
+            hit.append(forbidden[frame.f_code])
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+            np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sys.setprofile(profiler)
+        try:
+            out = fn(*args, **kwargs)
+        except BaseException as err:  # noqa: BLE001 - reported to the grader as data
+            sys.setprofile(None)
+            frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == "<student>"]
+            where = f" (line {frames[-1].lineno} of your code: {frames[-1].line})" if frames and frames[-1].line else ""
+            name = type(err).__name__
+            return {"error": name if isinstance(getattr(builtins, name, None), type) else "RuntimeError",
+                    "message": f"{err}" if hasattr(builtins, name) else f"{name}: {err}", "where": where}
+        finally:
+            sys.setprofile(None)
+    if hit:
+        return {"reference": hit[0]}
+    return {"value": out, "args": args, "kwargs": kwargs}
+
+
+def serve(conn, source):
+    namespace = {"__name__": "__student__"}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            exec(compile(source, "<student>", "exec"), namespace)  # noqa: S102 - the point of this process
+        functions = sorted(k for k, v in namespace.items()
+                           if callable(v) and getattr(v, "__module__", None) == "__student__")
+        conn.send_bytes(wire.encode({"ready": functions}))
+    except BaseException as err:  # noqa: BLE001
+        conn.send_bytes(wire.encode({"failed": f"{type(err).__name__}: {err}"}))
+        return
+    while True:
+        try:
+            request = cloudpickle.loads(conn.recv_bytes())
+        except EOFError:
+            return
+        forbidden = _forbidden_codes(request.get("forbidden", ()))
+        reply = _call(namespace[request["name"]], request["args"], request["kwargs"], forbidden)
+        try:
+            conn.send_bytes(wire.encode(reply))
+        except wire.WireError as err:
+            conn.send_bytes(wire.encode({"error": "TypeError", "message": f"its result cannot be checked: {err}",
+                                         "where": ""}))
+
+
+def main():
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    conn = Connection(os.dup(sock.fileno()))
+    sock.close()
+    source = conn.recv_bytes().decode()
+    serve(conn, source)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The verification pass: student code runs in its own limited process; scores are judged here."""
+
+import nbformat
+import pytest
+
+from autograder.remote import Limits, RemoteSession, bubblewrap_prefix
+from autograder.verify import student_source, verify
+
+SOURCE_NB = nbformat.v4.new_notebook(cells=[
+    nbformat.v4.new_code_cell("check('error_rate', error_rate)",
+                              metadata={"nbgrader": {"grade": True, "grade_id": "t_err", "points": 1}}),
+    nbformat.v4.new_code_cell("check('split_sizes', split_sizes)",
+                              metadata={"nbgrader": {"grade": True, "grade_id": "t_sizes", "points": 2}}),
+])
+
+GOOD = """
+import numpy as np
+
+def error_rate(y_pred, y_true):
+    return float(np.mean(y_pred != y_true))
+
+def split_sizes(m, ratios):
+    n_dev, n_test = round(m * ratios[1]), round(m * ratios[2])
+    return m - n_dev - n_test, n_dev, n_test
+"""
+
+
+def _submission(*sources):
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+
+
+def _scores(*sources, **kw):
+    results = verify(_submission(*sources), SOURCE_NB, limits=Limits(call_timeout=5, memory_mb=1024), **kw)
+    return {gid: r.score for gid, r in results.items()}, results
+
+
+def test_correct_functions_get_full_marks():
+    scores, _ = _scores(GOOD)
+    assert scores == {"t_err": 1.0, "t_sizes": 2.0}
+
+
+def test_patching_the_checks_or_numpy_at_top_level_changes_nothing():
+    patch = """
+import autograder.checks, numpy
+autograder.checks.run_check = lambda *a, **k: None
+numpy.all = lambda *a, **k: True
+get_ipython().set_custom_exc((AssertionError,), lambda *a, **k: None)
+"""
+    bad = "def error_rate(y_pred, y_true):\n    return 0.0\n"
+    patched, _ = _scores(GOOD, patch, bad)
+    plain, _ = _scores(GOOD, bad)
+    assert patched == plain and plain["t_err"] < 1.0, "patching must not change the verified score"
+
+
+def test_patching_numpy_from_inside_a_function_only_affects_the_student_process():
+    sneaky = """
+def error_rate(y_pred, y_true):
+    import numpy, builtins
+    numpy.abs = lambda x: x * 0
+    builtins.abs = lambda x: 0
+    return 0.5
+"""
+    scores, _ = _scores(GOOD, sneaky)
+    assert scores["t_err"] == 0.0
+
+
+def test_os_exit_fails_only_its_own_function():
+    crash = "def error_rate(y_pred, y_true):\n    import os\n    os._exit(3)\n"
+    scores, results = _scores(GOOD, crash)
+    assert scores == {"t_err": 0.0, "t_sizes": 2.0}
+    assert "died" in results["t_err"].report() or "no longer running" in results["t_err"].report()
+
+
+def test_endless_loop_times_out():
+    loop = "def error_rate(y_pred, y_true):\n    while True:\n        pass\n"
+    scores, results = _scores(GOOD, loop)
+    assert scores == {"t_err": 0.0, "t_sizes": 2.0}
+    assert "did not finish" in results["t_err"].report()
+
+
+def test_memory_bomb_is_stopped_by_the_limit():
+    bomb = "def error_rate(y_pred, y_true):\n    x = bytearray(8 * 2**30)\n    return 0.0\n"
+    scores, results = _scores(GOOD, bomb)
+    assert scores == {"t_err": 0.0, "t_sizes": 2.0}
+    assert "MemoryError" in results["t_err"].report()
+
+
+def test_missing_function_scores_zero_with_a_message():
+    scores, results = _scores("def split_sizes(m, ratios):\n    return 0, 0, 0\n")
+    assert scores == {"t_err": 0.0, "t_sizes": 0.0}
+    assert "not defined" in results["t_err"].report()
+
+
+def test_top_level_statements_other_than_definitions_do_not_run():
+    source = student_source(_submission("x = 1\nprint('hi')\nwhile True:\n    pass\n", GOOD))
+    assert "while" not in source and "print" not in source and "def error_rate" in source
+
+
+@pytest.mark.skipif(bubblewrap_prefix() is None, reason="bubblewrap (bwrap) is not installed")
+def test_sandbox_hides_solutions_and_has_no_network(tmp_path):
+    secret = tmp_path / "solutions"
+    secret.mkdir()
+    (secret / "answers.txt").write_text("42")
+    probe = f"""
+def read_secret():
+    import os
+    return os.listdir({str(secret)!r})
+
+def connect():
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", 22), timeout=1)
+    except OSError as err:
+        return type(err).__name__
+    return "connected"
+"""
+    with RemoteSession(probe, sandbox=True, hidden=[secret]) as session:
+        assert session.sandboxed
+        assert session.namespace["read_secret"]() == []
+        assert session.namespace["connect"]() != "connected"
