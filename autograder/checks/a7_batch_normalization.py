@@ -267,7 +267,8 @@ class BatchnormBackwardCheck(Check):
                             "gradients of your batchnorm_forward, but that forward pass is wrong: fix "
                             "batchnorm_forward first (see its test)")
                 return (f"{problem} ({OWN_CACHE}, which does not pass its test; your backward does not "
-                        "match the numerical gradients of that forward either, so both need fixing)")
+                        "match the numerical gradients of that forward either, so both need fixing: start with "
+                        "batchnorm_forward, then this test can say more)")
         if ref_error is not None:
             if "not implemented yet" in str(ref_error):  # nothing to say about the cache then
                 raise ref_error
