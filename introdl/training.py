@@ -10,7 +10,7 @@ from ._checks import as_array, check_int, check_number, check_rng, check_same_co
 from .early_stopping import early_stopping
 from .fused import FusedStep, fused_supported
 from .minibatch import random_mini_batches
-from .network import compute_cost, labels_of, model_backward, model_forward, n_layers, predict
+from .network import compute_cost, labels_of, model_backward, model_forward, n_layers
 from .optimizers import OPTIMIZERS
 
 
@@ -24,7 +24,8 @@ class TrainResult:
         The final parameters (the best ones on dev when early stopping restored them).
     history : dict of list
         Per epoch: ``epoch``, ``lr``, ``cost`` (mean mini-batch cost, with the L2 term),
-        ``train_acc``, and with a dev set ``dev_cost`` and ``dev_acc``.
+        ``train_acc``, and with a dev set ``dev_cost`` (cross-entropy, without the L2 term)
+        and ``dev_acc``.
     bn_running : dict
         Batch-norm running statistics for prediction (empty without batch norm).
     best_epoch : int or None
@@ -50,10 +51,14 @@ def _optimizer(optimizer):
     return init, update
 
 
-def _evaluate(X, Y, params, *, output, hidden, bn_running, lamd):
+def _evaluate(X, Y, params, *, output, hidden, bn_running):
+    """Cross-entropy and accuracy at test time. No L2 term: the penalty belongs to the
+    training objective, not to how well the model does on data (and it would scale with 1/m)."""
     ZL, _, _ = model_forward(X, params, output=output, hidden=hidden, bn_running=bn_running, mode="test")
-    cost = compute_cost(ZL, Y, output=output, params=params, lamd=lamd)
-    y_pred = predict(X, params, output=output, hidden=hidden, bn_running=bn_running)
+    cost = compute_cost(ZL, Y, output=output)
+    # The labels of predict() without a second forward pass: the largest logit, or for a
+    # sigmoid a positive logit (A > 0.5), which differs only where A rounds to exactly 0.5.
+    y_pred = ZL.argmax(axis=0) if output == "softmax" else (ZL[0] > 0).astype(np.int64)
     acc = float(np.mean(y_pred == labels_of(Y, output)))
     return cost, acc
 
@@ -162,11 +167,11 @@ def train(params, X, Y, *, rng, X_dev=None, Y_dev=None, output="softmax", hidden
             raise FloatingPointError(
                 f"the cost became {cost} at epoch {epoch}: lower the learning rate (lr={lr_epoch})"
             )
-        _, train_acc = _evaluate(X, Y, params, bn_running=bn_running, lamd=lamd, **forward)
+        _, train_acc = _evaluate(X, Y, params, bn_running=bn_running, **forward)
         for name, value in (("epoch", epoch), ("lr", lr_epoch), ("cost", cost), ("train_acc", train_acc)):
             history[name].append(value)
         if has_dev:
-            dev_cost, dev_acc = _evaluate(X_dev, Y_dev, params, bn_running=bn_running, lamd=lamd, **forward)
+            dev_cost, dev_acc = _evaluate(X_dev, Y_dev, params, bn_running=bn_running, **forward)
             history["dev_cost"].append(dev_cost)
             history["dev_acc"].append(dev_acc)
         if patience is not None:

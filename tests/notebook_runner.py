@@ -1,10 +1,14 @@
 """Execute a notebook in a fresh kernel for the tests (IPC transport: no TCP warning)."""
 
+import os
 import tempfile
 
 import nbclient
 import nbformat
 from jupyter_client.manager import KernelManager
+
+# Two notebooks run at once under pytest -n 2: one BLAS thread each avoids oversubscription.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def execute(path, *, timeout=120):
