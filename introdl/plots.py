@@ -82,3 +82,38 @@ def plot_error_curves(x, errors, *, ax=None, xlabel=None, logx=False, title=None
         ax.set_title(title)
     ax.legend()
     return ax
+
+
+def plot_paths(cost_fn, paths, *, xlim, ylim, ax=None, levels=12, resolution=200, title=None):
+    """Contour lines of a cost of two parameters, and the paths optimizers took on it.
+
+    Parameters
+    ----------
+    cost_fn : callable (W1, W2) -> J
+        Elementwise on two arrays of the same shape (a grid of the two parameters).
+    paths : dict of str -> ndarray (k, 2)
+        The two parameters at the start and after each step, one path per label.
+    xlim, ylim : (float, float)
+        The plotted ranges of the first and second parameter.
+    levels : int
+        Number of contour lines, spaced geometrically between the lowest and highest cost shown.
+    """
+    ax = _axis(ax)
+    G1, G2 = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
+    J = np.asarray(cost_fn(G1, G2), dtype=np.float64)
+    low = max(J.min(), 1e-4 * J.max()) if J.max() > 0 else J.min()
+    spaced = np.geomspace(low, J.max(), levels + 1)[:-1] if low > 0 else levels
+    ax.contour(G1, G2, J, levels=spaced, colors="0.75", linewidths=0.8)
+    for label, path in paths.items():
+        path = np.asarray(path, dtype=np.float64)
+        ax.plot(path[:, 0], path[:, 1], marker="o", markersize=2.5, linewidth=1, label=label)
+        ax.plot(path[0, 0], path[0, 1], "ks", markersize=4)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("$w_1$")
+    ax.set_ylabel("$w_2$")
+    if title:
+        ax.set_title(title)
+    if len(paths) > 1:
+        ax.legend()
+    return ax
