@@ -57,14 +57,14 @@ def _minibatch_cases(rng, hidden):
     return cases
 
 
-def _batches(X, Y, batch_size, perm_x, perm_y=None, *, step=None, rows=False, drop_last=False):
+def _batches(X, Y, batch_size, perm_x, perm_y=None, *, rows=False, drop_last=False):
     """Slices of the shuffled columns, with knobs for the catalogue's wrong variants."""
     Xs, Ys = X[:, perm_x], Y[:, perm_x if perm_y is None else perm_y]
     m = X.shape[1]
     stop = m - m % batch_size if drop_last else m
     if rows:
         return [(Xs[k:k + batch_size], Ys[k:k + batch_size]) for k in range(0, stop, batch_size)]
-    return [(Xs[:, k:k + batch_size], Ys[:, k:k + batch_size]) for k in range(0, stop, step or batch_size)]
+    return [(Xs[:, k:k + batch_size], Ys[:, k:k + batch_size]) for k in range(0, stop, batch_size)]
 
 
 def _mb_drop_last(X, Y, batch_size=64, *, rng):
