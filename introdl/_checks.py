@@ -9,6 +9,10 @@ import numbers
 import numpy as np
 
 
+class NonFiniteError(ValueError):
+    """An input holds NaN or infinity (during training: the run diverged)."""
+
+
 def as_array(name, x, *, ndim=None, finite=True):
     """Return ``x`` as a float64 array (a copy only when needed), checked.
 
@@ -30,7 +34,7 @@ def as_array(name, x, *, ndim=None, finite=True):
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {arr.shape}")
     if finite and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name} contains {bad} NaN or infinite value(s) (shape {arr.shape})")
+        raise NonFiniteError(f"{name} contains {bad} NaN or infinite value(s) (shape {arr.shape})")
     return arr
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from ._checks import as_array, check_int, check_number, check_rng, check_same_columns
+from ._checks import NonFiniteError, as_array, check_int, check_number, check_rng, check_same_columns
 from .early_stopping import early_stopping
 from .fused import FusedStep, fused_supported
 from .minibatch import random_mini_batches
@@ -49,6 +49,12 @@ def _optimizer(optimizer):
         return OPTIMIZERS[optimizer]
     init, update = optimizer
     return init, update
+
+
+def _check_finite(cost, epoch, lr):
+    """Stop at the first non-finite cost, before NaN reaches the next forward pass."""
+    if not np.isfinite(cost):
+        raise FloatingPointError(f"the cost became {cost} at epoch {epoch}: lower the learning rate (lr={lr})")
 
 
 def _evaluate(X, Y, params, *, output, hidden, bn_running):
@@ -146,42 +152,44 @@ def train(params, X, Y, *, rng, X_dev=None, Y_dev=None, output="softmax", hidden
 
     bar = tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not progress,
                file=sys.stdout, delay=1.0, leave=False)
-    for epoch in bar:
-        lr_epoch = check_number("schedule(epoch)", schedule(epoch), low=0.0, low_open=True) if schedule else lr
-        costs, sizes = [], []
-        for X_batch, Y_batch in random_mini_batches(X, Y, batch_size, rng=rng):
-            if stepper is not None:
-                costs.append(stepper.step(X_batch, Y_batch, rng=rng, lr=lr_epoch))
+    # Overflow warnings would reach stderr; a diverging run raises FloatingPointError instead.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in bar:
+            lr_epoch = check_number("schedule(epoch)", schedule(epoch), low=0.0, low_open=True) if schedule else lr
+            costs, sizes = [], []
+            for X_batch, Y_batch in random_mini_batches(X, Y, batch_size, rng=rng):
+                if stepper is not None:
+                    costs.append(stepper.step(X_batch, Y_batch, rng=rng, lr=lr_epoch))
+                    sizes.append(X_batch.shape[1])
+                    continue
+                try:
+                    ZL, caches, bn_running = model_forward(X_batch, params, keep_prob=keep_prob, rng=rng,
+                                                           bn_running=bn_running, mode="train", **forward)
+                    costs.append(compute_cost(ZL, Y_batch, params=params, lamd=lamd, output=output))
+                    grads = model_backward(ZL, Y_batch, caches, params=params, lamd=lamd, **forward)
+                except NonFiniteError:  # the inputs were checked above: the parameters diverged
+                    _check_finite(np.nan, epoch, lr_epoch)
                 sizes.append(X_batch.shape[1])
-                continue
-            ZL, caches, bn_running = model_forward(X_batch, params, keep_prob=keep_prob, rng=rng,
-                                                   bn_running=bn_running, mode="train", **forward)
-            costs.append(compute_cost(ZL, Y_batch, params=params, lamd=lamd, output=output))
-            sizes.append(X_batch.shape[1])
-            grads = model_backward(ZL, Y_batch, caches, params=params, lamd=lamd, **forward)
-            params, state = update(params, grads, state, lr=lr_epoch, **kwargs)
-        if stepper is not None:
-            params = stepper.export()
-        cost = float(np.average(costs, weights=sizes))
-        if not np.isfinite(cost):
-            raise FloatingPointError(
-                f"the cost became {cost} at epoch {epoch}: lower the learning rate (lr={lr_epoch})"
-            )
-        _, train_acc = _evaluate(X, Y, params, bn_running=bn_running, **forward)
-        for name, value in (("epoch", epoch), ("lr", lr_epoch), ("cost", cost), ("train_acc", train_acc)):
-            history[name].append(value)
-        if has_dev:
-            dev_cost, dev_acc = _evaluate(X_dev, Y_dev, params, bn_running=bn_running, **forward)
-            history["dev_cost"].append(dev_cost)
-            history["dev_acc"].append(dev_acc)
-        if patience is not None:
-            stop, best_index = early_stopping(history["dev_cost"], patience, min_delta=min_delta)
-            if best_index == len(history["dev_cost"]) - 1:
-                best = (epoch, params, bn_running)
-            if stop:
-                stopped_early = True
-                break
-        bar.set_postfix(cost=f"{cost:.4f}", refresh=False)
+                params, state = update(params, grads, state, lr=lr_epoch, **kwargs)
+            if stepper is not None:
+                params = stepper.export()
+            cost = float(np.average(costs, weights=sizes))
+            _check_finite(cost, epoch, lr_epoch)
+            _, train_acc = _evaluate(X, Y, params, bn_running=bn_running, **forward)
+            for name, value in (("epoch", epoch), ("lr", lr_epoch), ("cost", cost), ("train_acc", train_acc)):
+                history[name].append(value)
+            if has_dev:
+                dev_cost, dev_acc = _evaluate(X_dev, Y_dev, params, bn_running=bn_running, **forward)
+                history["dev_cost"].append(dev_cost)
+                history["dev_acc"].append(dev_acc)
+            if patience is not None:
+                stop, best_index = early_stopping(history["dev_cost"], patience, min_delta=min_delta)
+                if best_index == len(history["dev_cost"]) - 1:
+                    best = (epoch, params, bn_running)
+                if stop:
+                    stopped_early = True
+                    break
+            bar.set_postfix(cost=f"{cost:.4f}", refresh=False)
     bar.close()
 
     best_epoch = None

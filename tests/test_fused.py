@@ -42,3 +42,13 @@ def test_float32_without_a_fused_path_is_refused():
     X, Y = np.zeros((3, 5)), dl.one_hot(np.zeros(5, int), 2)
     with pytest.raises(ValueError, match="float32 needs the fused path"):
         dl.train(params, X, Y, rng=np.random.default_rng(0), dtype=np.float32, progress=False)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_diverging_training_raises_floating_point_error_without_warnings(fused, recwarn):
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((5, 100)), dl.one_hot(rng.integers(0, 3, 100), 3)
+    params = dl.initialize_parameters([5, 8, 8, 3], "he", rng=rng)
+    with pytest.raises(FloatingPointError, match="lower the learning rate"):
+        dl.train(params, X, Y, rng=rng, optimizer="gd", lr=1e200, epochs=5, progress=False, fused=fused)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], "overflow warnings escaped"
