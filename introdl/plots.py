@@ -117,3 +117,64 @@ def plot_paths(cost_fn, paths, *, xlim, ylim, ax=None, levels=12, resolution=200
     if len(paths) > 1:
         ax.legend()
     return ax
+
+
+def plot_trials(trials, name, *, ax=None, label=None, logx=True, transform=None, xlabel=None, ylabel="score"):
+    """Scatter the score of each search trial against one of its hyperparameters.
+
+    Parameters
+    ----------
+    trials : list of dict {"hparams": dict, "score": float}
+        As returned by :func:`introdl.random_search` or :func:`introdl.grid_search`.
+    name : str
+        The hyperparameter on the x axis.
+    label : str or None
+        Legend entry (call again with other trials and labels to compare searches).
+    logx : bool
+        Log-scale x axis (for hyperparameters sampled on a log scale; values must be > 0).
+    transform : callable or None
+        Applied to the values before plotting, e.g. ``lambda beta: 1 - beta``.
+    """
+    ax = _axis(ax)
+    x = np.array([t["hparams"][name] for t in trials], dtype=np.float64)
+    if transform is not None:
+        x = np.asarray(transform(x), dtype=np.float64)
+    ax.scatter(x, [t["score"] for t in trials], s=25, alpha=0.8, label=label)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel or name)
+    ax.set_ylabel(ylabel)
+    if label:
+        ax.legend()
+    return ax
+
+
+def plot_confusion_matrix(M, *, ax=None, labels=None, title=None):
+    """Show a confusion matrix as an image with the count written in each cell.
+
+    Parameters
+    ----------
+    M : ndarray (C, C) of int
+        ``M[i, j]`` counts examples of true class ``i`` predicted as ``j``
+        (see :func:`introdl.confusion_matrix`).
+    labels : sequence of str or None
+        Class names; ``0 .. C-1`` when None.
+    """
+    ax = _axis(ax)
+    M = np.asarray(M)
+    C = M.shape[0]
+    ax.imshow(M, cmap="Blues")
+    threshold = M.max() / 2 if M.size else 0
+    for i in range(C):
+        for j in range(C):
+            ax.text(j, i, str(M[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if M[i, j] > threshold else "black")
+    ticks = np.arange(C)
+    names = [str(c) for c in (labels if labels is not None else ticks)]
+    ax.set_xticks(ticks, names)
+    ax.set_yticks(ticks, names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if title:
+        ax.set_title(title)
+    return ax
