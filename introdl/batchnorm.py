@@ -45,6 +45,9 @@ def batchnorm_forward(Z, gamma, beta, running, *, mode="train", momentum=0.9, ep
         running = {"mean": np.zeros((n, 1)), "var": np.ones((n, 1))}
     run_mean = as_array("running['mean']", running["mean"], ndim=2)
     run_var = as_array("running['var']", running["var"], ndim=2)
+    for name, value in (("running['mean']", run_mean), ("running['var']", run_var)):
+        if value.shape != (n, 1):
+            raise ValueError(f"{name} must have shape ({n}, 1) for Z {Z.shape}, got {value.shape}")
 
     if mode == "train":
         mu = Z.mean(axis=1, keepdims=True)

@@ -173,6 +173,7 @@ def model_backward(ZL, Y, caches, *, output="softmax", hidden="relu", params=Non
 def compute_cost(ZL, Y, *, output="softmax", params=None, lamd=0.0):
     """Mean cross-entropy of the logits ``ZL`` (n_L, m) against ``Y`` plus the L2 term."""
     _check_output(output)
+    lamd = check_number("lamd", lamd, low=0.0)
     Y = as_array("Y", Y, ndim=2)
     check_same_columns("ZL", ZL, "Y", Y)
     cost = OUTPUTS[output][0](ZL, Y)

@@ -9,12 +9,15 @@ moment estimates (``v["dW1"]`` is the lecture's ``v_{dW^{[1]}}``).
 
 import numpy as np
 
-from ._checks import check_grads_match, check_int, check_number
+from ._checks import as_array, check_grads_match, check_int, check_number
 
 
 def _check_step(params, grads, lr):
+    """Checked float64 copies of params and grads (no NaN), and the learning rate."""
     check_grads_match(params, grads)
-    return check_number("lr", lr, low=0.0, low_open=True)
+    params = {key: as_array(key, value) for key, value in params.items()}
+    grads = {key: as_array(key, value) for key, value in grads.items()}
+    return params, grads, check_number("lr", lr, low=0.0, low_open=True)
 
 
 def _zeros_like(params):
@@ -34,7 +37,7 @@ def gd_update(params, grads, *, lr):
     -------
     dict of ndarray, the new parameters
     """
-    lr = _check_step(params, grads, lr)
+    params, grads, lr = _check_step(params, grads, lr)
     return {key: value - lr * grads["d" + key] for key, value in params.items()}
 
 
@@ -54,7 +57,7 @@ def momentum_update(params, grads, state, *, lr, beta=0.9):
     params : dict of ndarray
     state : dict ``{"v": ...}``
     """
-    lr = _check_step(params, grads, lr)
+    params, grads, lr = _check_step(params, grads, lr)
     beta = check_number("beta", beta, low=0.0, high=1.0, high_open=True)
     v = {g: beta * state["v"][g] + (1 - beta) * grads[g] for g in state["v"]}
     new_params = {key: value - lr * v["d" + key] for key, value in params.items()}
@@ -72,7 +75,7 @@ def rmsprop_update(params, grads, state, *, lr, beta2=0.999, eps=1e-8):
     Directions with large, oscillating gradients get smaller steps. ``eps`` sits outside the
     square root and only guards against division by zero.
     """
-    lr = _check_step(params, grads, lr)
+    params, grads, lr = _check_step(params, grads, lr)
     beta2 = check_number("beta2", beta2, low=0.0, high=1.0, high_open=True)
     eps = check_number("eps", eps, low=0.0, low_open=True)
     s = {g: beta2 * state["s"][g] + (1 - beta2) * grads[g] ** 2 for g in state["s"]}
@@ -105,7 +108,7 @@ def adam_update(params, grads, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     params : dict of ndarray
     state : dict ``{"t", "v", "s"}``
     """
-    lr = _check_step(params, grads, lr)
+    params, grads, lr = _check_step(params, grads, lr)
     beta1 = check_number("beta1", beta1, low=0.0, high=1.0, high_open=True)
     beta2 = check_number("beta2", beta2, low=0.0, high=1.0, high_open=True)
     eps = check_number("eps", eps, low=0.0, low_open=True)

@@ -178,3 +178,60 @@ def plot_confusion_matrix(M, *, ax=None, labels=None, title=None):
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_layer_stats(values, *, ax=None, ylabel="std of the activations", title=None):
+    """A statistic per layer (log scale), one line per setting: vanishing and exploding signals.
+
+    Parameters
+    ----------
+    values : dict of str -> sequence of float (L,)
+        For each label (an initialization, a weight scale ...), the statistic of layers 1..L,
+        for example the standard deviation of ``A[l]`` or the norm of ``dW[l]``. Must be > 0.
+    ylabel : str
+    """
+    ax = _axis(ax)
+    for label, stats in values.items():
+        stats = np.asarray(stats, dtype=np.float64)
+        ax.plot(np.arange(1, stats.size + 1), stats, marker="o", markersize=2.5, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("layer $l$")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_eps_sweep(eps_values, errors, *, ax=None, guides=None, ylabel="error", title=None):
+    """Errors of finite differences against the step ``eps``, both axes logarithmic.
+
+    On such a plot an error proportional to ``eps**k`` is a straight line of slope ``k``:
+    truncation error has a positive slope (1 one-sided, 2 two-sided), round-off a slope of -1.
+
+    Parameters
+    ----------
+    eps_values : sequence of float (k,), > 0
+    errors : dict of str -> sequence of float (k,)
+        One curve per label; zeros (an exact result) are left out of the log scale.
+    guides : dict of str -> sequence of float (k,) or None
+        Theoretical curves (for example ``eps**2 * C``), drawn as grey dashed or dotted lines
+        (up to four).
+    ylabel : str
+    """
+    ax = _axis(ax)
+    eps_values = np.asarray(eps_values, dtype=np.float64)
+    for label, err in errors.items():
+        err = np.asarray(err, dtype=np.float64)
+        shown = err > 0
+        ax.plot(eps_values[shown], err[shown], marker="o", markersize=3, label=label)
+    for (label, guide), style in zip((guides or {}).items(), ("--", ":", "-.", (0, (5, 5))), strict=False):
+        ax.plot(eps_values, np.asarray(guide, dtype=np.float64), ls=style, lw=1.2, color="0.45", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$\varepsilon$")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax

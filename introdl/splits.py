@@ -21,7 +21,8 @@ def split_sizes(m, ratios):
     r = [check_number(f"ratios[{i}]", x, low=0.0, high=1.0) for i, x in enumerate(ratios)]
     if not np.isclose(sum(r), 1.0):
         raise ValueError(f"ratios must sum to 1, got {ratios!r} (sum {sum(r)})")
-    n_dev, n_test = round(m * r[1]), round(m * r[2])
+    n_dev = min(round(m * r[1]), m)
+    n_test = min(round(m * r[2]), m - n_dev)  # rounding up both must not overdraw m
     return m - n_dev - n_test, n_dev, n_test
 
 
