@@ -10,7 +10,7 @@ import nbformat
 
 from autograder import REGISTRY, check
 from autograder.checks import run_check
-from autograder.checks.a8_softmax import BOTH_WRONG, CE_RIGHT, FIX_COST_FIRST
+from autograder.checks.a8_softmax import BOTH_WRONG, CE_RIGHT, FIX_COST_FIRST, SOFTMAX_WRONG
 from autograder.remote import Limits
 from autograder.verify import verify
 
@@ -72,3 +72,9 @@ def test_the_verification_pass_locates_the_error_in_the_student_process():
         f"check('{NAME}', {NAME})", metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 3}})])
     result = verify(nb, source_nb, limits=Limits(call_timeout=10, memory_mb=1024))["t"]
     assert result.score < 3 and FIX_COST_FIRST in result.report(), result.report()
+
+
+def test_a_wrong_softmax_is_named_before_the_cost():
+    source = RIGHT.replace("np.exp(Z - Z.max(axis=0, keepdims=True))", "np.exp(Z)")
+    report = _report(source)
+    assert SOFTMAX_WRONG in report, report

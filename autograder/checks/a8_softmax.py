@@ -6,10 +6,11 @@ infinity. Those wrong outputs are matched to the catalogue with NaN equal to NaN
 hint names the cause.
 
 ``softmax_cross_entropy_backward`` follows the package convention ``dZ = softmax(Z) - Y``, that
-is ``m`` times the gradient of the mean cost. On a wrong ``dZ`` the check takes the student's own
-``softmax_cross_entropy`` (from the globals of the student's function, as in a notebook) and
-says whether that cost is right on the case; when it is wrong, it compares ``dZ`` with ``m``
-times the numerical gradient of that cost, to tell a wrong cost from a wrong backward pass.
+is ``m`` times the gradient of the mean cost. On a wrong ``dZ`` the check looks at the student's
+own ``softmax`` and ``softmax_cross_entropy`` (from the globals of the student's function, as in
+a notebook): a wrong softmax is named first (dZ is usually built on it); otherwise it says
+whether the cost is right on the case, and when it is wrong, compares ``dZ`` with ``m`` times the
+numerical gradient of that cost, to tell a wrong cost from a wrong backward pass.
 """
 
 import contextlib
@@ -233,6 +234,8 @@ CE_RIGHT = ("your softmax_cross_entropy is right on this case, so the error is i
             "softmax_cross_entropy_backward")
 FIX_COST_FIRST = ("dZ equals m times the numerical gradient of YOUR softmax_cross_entropy, but that cost is "
                   "wrong: fix softmax_cross_entropy first (see its test)")
+SOFTMAX_WRONG = ("your softmax is wrong on this case (see its test); if softmax_cross_entropy_backward calls it, "
+                 "fix softmax first")
 BOTH_WRONG = ("your softmax_cross_entropy is wrong on this case too, and dZ does not match m times its "
               "numerical gradient either: fix softmax_cross_entropy first, then this test can say more")
 
@@ -259,13 +262,25 @@ class BackwardCheck(SoftmaxCheck):
             return None
         problem, _, hint = problem.partition(HINT)
         note = self._locate(student_fn, case)
-        return problem + (f" ({note})" if note else "") + (HINT + hint if hint else "")
+        # One hint line, so that the same finding on several cases is shown once.
+        hint = f"{note}; {hint}" if note and hint else note or hint
+        return problem + (HINT + hint if hint else "")
 
     def _locate(self, student_fn, case):
-        cost = getattr(student_fn, "__globals__", {}).get("softmax_cross_entropy")
+        """A note on where the error is, from the student's own softmax and cost; "" if none."""
+        Z, Y = case.args
+        student_globals = getattr(student_fn, "__globals__", {})
+        own_softmax = student_globals.get("softmax")
+        if callable(own_softmax) and own_softmax is not introdl.softmax:
+            try:
+                wrong = compare(student_call(own_softmax, (Z.copy(),), {}, self), introdl.softmax(Z), "") is not None
+            except StudentError:
+                wrong = True
+            if wrong:
+                return SOFTMAX_WRONG
+        cost = student_globals.get("softmax_cross_entropy")
         if not callable(cost) or cost is introdl.softmax_cross_entropy:
             return ""
-        Z, Y = case.args
         try:
             value = student_call(cost, (Z.copy(), Y.copy()), {}, self)
         except StudentError:
