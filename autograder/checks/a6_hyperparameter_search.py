@@ -390,6 +390,20 @@ def _rs(score_fn, space, n_trials, *, rng, order=False, once=False, fresh=False,
     return trials
 
 
+def _rs_reversed_names(score_fn, space, n_trials, *, rng):
+    return _rs(score_fn, dict(reversed(list(space.items()))), n_trials, rng=rng)
+
+
+def _rs_by_name(score_fn, space, n_trials, *, rng):
+    columns = {name: [sampler(rng) for _ in range(n_trials)] for name, sampler in space.items()}
+    settings = [{name: columns[name][i] for name in space} for i in range(n_trials)]
+    return [{"hparams": h, "score": score_fn(**h)} for h in settings]
+
+
+DRAW_ORDER = ("the values are right but drawn in another order: one trial after the other, call each sampler "
+              "once in the order of space, hparams = {name: sampler(rng) for name, sampler in space.items()}")
+
+
 def _rs_alternative(score_fn, space, n_trials, *, rng):
     settings = []
     for _ in range(n_trials):
@@ -414,6 +428,8 @@ RANDOM_SEARCH = TrialsCheck(
         Mistake("shared_dict", "all trials show the last trial's hyperparameters: one dict was changed in place "
                 "and appended again and again; build a new dict for every trial",
                 lambda *a, **k: _rs(*a, **k, shared=True)),
+        Mistake("name_order", DRAW_ORDER, _rs_reversed_names),
+        Mistake("by_name", DRAW_ORDER, _rs_by_name),
         Mistake("no_rng", NO_RNG, lambda *a, **k: _rs(*a, **k, call=lambda sampler: sampler())),
         Mistake("positional", POSITIONAL, lambda *a, **k: _rs(*a, **k, positional=True)),
     ],
