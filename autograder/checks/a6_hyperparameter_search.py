@@ -400,8 +400,9 @@ def _rs_by_name(score_fn, space, n_trials, *, rng):
     return [{"hparams": h, "score": score_fn(**h)} for h in settings]
 
 
-DRAW_ORDER = ("the values are right but drawn in another order: one trial after the other, call each sampler "
-              "once in the order of space, hparams = {name: sampler(rng) for name, sampler in space.items()}")
+DRAW_ORDER = ("the search is right but draws in another order than the test expects: one trial after the other, "
+              "call each sampler once, in the order of space: hparams = {name: sampler(rng) for name, sampler in "
+              "space.items()}")
 
 
 def _rs_alternative(score_fn, space, n_trials, *, rng):
