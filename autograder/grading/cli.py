@@ -1,0 +1,212 @@
+"""The ``autograder`` command: release, validate, grade, check and export.
+
+This layer only parses arguments and prints; the work is done by the modules of
+:mod:`autograder.grading`, which the tests call directly.
+"""
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import course as courses
+from . import export as exporting
+from .grade import STATUSES, grade_class
+from .limits import Limits
+from .release import ReleaseError, out_of_sync, release
+from .selfcheck import check_notebook, verdict
+from .validate import validate
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Release, validate, grade, self-check and export the course's notebooks.")
+console = Console(highlight=False, soft_wrap=False)
+
+Root = Annotated[Path | None, typer.Option(help="Course folder (with nbgrader_config.py); default: found from here.")]
+Workers = Annotated[int | None, typer.Option(min=1, help="Notebooks graded at once (default: the number of cores).")]
+Timeout = Annotated[float, typer.Option(min=1, help="Wall-clock seconds for a whole notebook.")]
+CellTimeout = Annotated[float | None, typer.Option(min=1, help="Seconds per cell (default: nbgrader_config's).")]
+Memory = Annotated[int, typer.Option(min=64, help="Address space of each grading process, in MB.")]
+Gradebook = Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: nbgrader_config's).")]
+
+
+def _course(root):
+    try:
+        return courses.load(root)
+    except ValueError as err:
+        _fail(str(err))
+
+
+def _fail(message, code=1):
+    console.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _assignments(course, names):
+    known = course.assignments()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        _fail(f"unknown assignment(s) {', '.join(unknown)}; known: {', '.join(known) or 'none'}")
+    return list(names) or known
+
+
+def _relative(path, root):
+    try:
+        return Path(path).resolve().relative_to(root)
+    except ValueError:
+        return Path(path)
+
+
+@app.command("release")
+def release_cmd(assignments: Annotated[list[str] | None, typer.Argument(help="Default: all.")] = None,
+                check: Annotated[bool, typer.Option("--check", help="Only verify that course/ is in sync.")] = False,
+                root: Root = None):
+    """Build course/ from solutions/ with nbgrader (outputs stripped, hidden tests removed)."""
+    course = _course(root)
+    names = _assignments(course, assignments or [])
+    try:
+        if check:
+            stale = out_of_sync(course, names)
+            for path in stale:
+                console.print(f"[red]out of sync:[/red] {path}")
+            if stale:
+                console.print(f"run `autograder release` to rebuild ({len(stale)} file(s) differ)")
+                raise typer.Exit(1)
+            console.print(f"course/ is in sync with solutions/ ({len(names)} assignment(s))")
+            return
+        for path in release(course, names):
+            console.print(f"released {_relative(path, course.root)}")
+    except ReleaseError as err:
+        _fail(str(err))
+
+
+@app.command("validate")
+def validate_cmd(assignments: Annotated[list[str] | None, typer.Argument(help="Default: all.")] = None,
+                 workers: Workers = None, timeout: Timeout = 900, cell_timeout: CellTimeout = None,
+                 memory: Memory = 2048, root: Root = None):
+    """Every solution scores full marks; every blank release scores 0 with student messages only."""
+    course = _course(root)
+    names = _assignments(course, assignments or [])
+    limits = Limits(memory_mb=memory, timeout=timeout, cell_timeout=cell_timeout or course.cell_timeout)
+    with console.status(f"validating {len(names)} assignment(s)"):
+        checks = validate(course, names, limits=limits, workers=workers or os.cpu_count() or 1)
+    for item in checks:
+        mark = "[green]ok[/green]    " if not item.problems else "[red]FAILED[/red]"
+        expected = "full marks" if item.kind == "solution" else "0, student messages only"
+        console.print(f"{mark} {item.assignment}/{item.notebook} {item.kind}: "
+                      f"{item.score:g} of {item.max_score:g} points (expected {expected})")
+        for problem in item.problems:
+            console.print(f"         {escape(problem)}")
+    if any(item.problems for item in checks):
+        raise typer.Exit(1)
+
+
+@app.command("grade")
+def grade_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.g. a1_splits.")],
+              submissions: Annotated[Path, typer.Option(exists=True, file_okay=False,
+                                                        help="DIR/<student>/<assignment>/<notebook>.ipynb")],
+              workers: Workers = None, timeout: Timeout = 600, cell_timeout: CellTimeout = None,
+              memory: Memory = 2048,
+              gradebook: Gradebook = None,
+              root: Root = None):
+    """Grade every student's submission in parallel, limited worker processes; record and print the grades."""
+    course = _course(root)
+    _assignments(course, [assignment])
+    limits = Limits(memory_mb=memory, timeout=timeout, cell_timeout=cell_timeout or course.cell_timeout)
+    db_url = courses.resolve_db_url(gradebook, course.root) if gradebook else course.db_url
+    with Progress(TextColumn(f"grading {assignment}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=True) as bar:
+        task = bar.add_task("", total=None)
+        try:
+            results = grade_class(
+                course, assignment, submissions, workers=workers, limits=limits, db_url=db_url,
+                on_start=lambda n: bar.update(task, total=n),
+                on_result=lambda r: bar.update(task, advance=1, description=f"{r.student}: {r.status}"))
+        except (ReleaseError, RuntimeError, ValueError) as err:
+            _fail(str(err))
+    if not results:
+        _fail(f"no student folders in {submissions}")
+    table = Table(title=f"{assignment}: {len(results)} submission(s)")
+    for name, justify in (("student", "left"), ("score", "right"), ("max", "right"), ("status", "left"),
+                          ("detail", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for r in results:
+        style = "" if r.status == "ok" else "red" if r.status == "error" else "yellow"
+        table.add_row(escape(r.student), f"{r.score:.4g}", f"{r.max_score:g}", r.status, escape(r.detail[:160]),
+                      style=style)
+    console.print(table)
+    for status in sorted({r.status for r in results} - {"ok"}, key=list(STATUSES).index):
+        console.print(f"  {status}: {STATUSES[status]}")
+    console.print(f"feedback: {_relative(course.feedback, Path.cwd())}/<student>/{assignment}/"
+                  f"  autograded: {_relative(course.autograded, Path.cwd())}/<student>/{assignment}/")
+    console.print(f"gradebook: {db_url}")
+    if any(r.status == "error" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command("check")
+def check_cmd(notebook: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Your notebook.")],
+              timeout: Timeout = 600, cell_timeout: CellTimeout = None, memory: Memory = 2048,
+              root: Root = None):
+    """Run your notebook as the grader does and report each question: points, pass or fail, hints."""
+    course = courses.load(root) if root else None
+    limits = Limits(memory_mb=memory, timeout=timeout,
+                    cell_timeout=cell_timeout or (course.cell_timeout if course else courses.DEFAULT_CELL_TIMEOUT))
+    with console.status(f"running {notebook.name}"):
+        result = check_notebook(notebook, course=course, limits=limits)
+    table = Table(title=f"{notebook.name}: {result.score:.4g} of {result.max_score:g} points")
+    for name, justify in (("question", "left"), ("points", "right"), ("result", "left")):
+        table.add_column(name, justify=justify)
+    marks = {"passed": "[green]✓ passed[/green]", "partial": "[yellow]~ partial[/yellow]",
+             "failed": "[red]✗ failed[/red]", "manual": "graded by hand"}
+    for grade_id, cell in result.cells.items():
+        points = "-" if cell.points is None else f"{cell.points:.3g}"
+        table.add_row(escape(grade_id), f"{points} / {cell.max:g}", marks[verdict(cell)])
+    console.print(table)
+    if result.status != "ok":
+        console.print(f"[yellow]status {result.status}:[/yellow] {escape(result.detail)}")
+    for grade_id, cell in result.cells.items():
+        if verdict(cell) in ("partial", "failed") and cell.message:
+            console.print(f"\n[bold]{escape(grade_id)}[/bold]")
+            console.print(cell.message, markup=False)
+
+
+@app.command("export")
+def export_cmd(assignment: Annotated[str | None, typer.Option(help="Only this assignment.")] = None,
+               fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+               output: Annotated[Path | None, typer.Option(help="File to write (default: print).")] = None,
+               gradebook: Gradebook = None,
+               root: Root = None):
+    """One row per student and assignment: student, assignment, score, max_score, status, one column per question."""
+    if fmt not in ("csv", "json"):
+        _fail("--format must be csv or json", code=2)
+    course = _course(root)
+    db_url = courses.resolve_db_url(gradebook, course.root) if gradebook else course.db_url
+    text = exporting.export(db_url, assignment=assignment, fmt=fmt, course=course)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+    else:
+        typer.echo(text, nl=False)
+
+
+def main(argv=None):
+    """Entry point of the console script; returns the exit status."""
+    try:
+        app(args=argv, prog_name="autograder", standalone_mode=False)
+    except typer.Exit as done:
+        return done.exit_code
+    except Exception as err:  # noqa: BLE001 - click's usage errors carry their own exit code
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            return err.exit_code
+        if isinstance(err, click.exceptions.Abort):
+            return 130
+        raise
+    return 0

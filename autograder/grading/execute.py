@@ -1,0 +1,340 @@
+"""The grading worker: runs ONE submitted notebook, in its own process, and exits.
+
+``python -m autograder.grading.execute --submission S --source SRC --output DIR ...``
+
+The grader starts this process with resource limits already set (:mod:`.limits`); the
+kernel it starts inherits them. It reads the submission (any problem with the file is a
+status, not a crash), rebuilds it around the source's test and locked cells
+(:mod:`.rebuild`), executes it cell by cell with nbclient in a private temporary folder, and
+scores the test cells (:mod:`.score`). It writes into DIR:
+
+- ``result.json``: ``{"status", "detail", "notes", "cells": {grade_id: {"points", "max",
+  "message"}}, "complete"}``, rewritten after every test cell, so that a worker killed from
+  outside still leaves the scores it had;
+- ``notebook.ipynb``: the executed notebook (also rewritten as it goes);
+- ``kernel.pid``: ``pid start_time`` of the kernel, so the grader can stop the kernel's
+  process group, which is not the worker's.
+
+Nothing from the student's code reaches the grader's terminal: the kernel's output goes to
+the notebook, its stderr to the worker's log.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from queue import Empty
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from .rebuild import nbgrader, rebuild
+from .score import score_cells
+
+KERNEL_NAME = "autograder-python"
+MAX_NOTEBOOK_BYTES = 64 * 2**20
+MAX_OUTPUT_CHARS = 200_000  # per cell: more is dropped, so that a printing loop cannot fill memory or disk
+MAX_ERROR_CHARS = 10_000
+INTERRUPT_GRACE = 10.0  # seconds an interrupted kernel has to answer again
+
+
+class InvalidNotebook(Exception):
+    """The submitted file is not a notebook that can be graded (a student-caused status)."""
+
+
+def read_submission(path):
+    """The submitted notebook as nbformat v4, or :class:`InvalidNotebook` saying why."""
+    path = Path(path)
+    if path.is_symlink():
+        raise InvalidNotebook("the notebook is a symbolic link")
+    if not path.is_file():
+        raise InvalidNotebook("the notebook is not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InvalidNotebook("the notebook file is empty")
+    if size > MAX_NOTEBOOK_BYTES:
+        raise InvalidNotebook(f"the notebook file is too large ({size / 2**20:.0f} MB)")
+    try:
+        text = path.read_bytes().decode("utf-8")
+        raw = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise InvalidNotebook(f"the file is not valid JSON ({type(err).__name__}: {str(err)[:200]})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells", []), list):
+        raise InvalidNotebook("the file is JSON but not a notebook")
+    version = raw.get("nbformat")
+    if version != 4:
+        raise InvalidNotebook(f"unsupported notebook format version {version!r} (expected 4)")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+    except Exception as err:  # noqa: BLE001 - nbformat raises many kinds on malformed input
+        raise InvalidNotebook(f"the notebook is malformed ({type(err).__name__}: {str(err)[:200]})") from None
+    return nb
+
+
+def kernel_spec_manager(folder):
+    """A kernel spec of our own: this interpreter, whatever the notebook's metadata names."""
+    spec = Path(folder) / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "autograder",
+                                                  "language": "python"}))
+    return KernelSpecManager(kernel_dirs=[str(spec.parent)])
+
+
+def kernel_env(home):
+    """The kernel's environment: the worker's (already minimal), with a private home."""
+    env = dict(os.environ)
+    env.update(HOME=str(home), IPYTHONDIR=str(home / ".ipython"), MPLCONFIGDIR=str(home / ".matplotlib"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1",
+               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2",
+               PYTHONUNBUFFERED="1")
+    return env
+
+
+class LimitedClient(NotebookClient):
+    """nbclient, keeping at most MAX_OUTPUT_CHARS of output per cell as it arrives.
+
+    Errors and results are always kept (cut to MAX_ERROR_CHARS), since they decide the
+    score; past the budget, streams and displays are dropped with one note, and a dropped
+    stderr still leaves a short stderr output, so the cell scores as nbgrader would.
+    """
+
+    def output(self, outs, msg, display_id, cell_index):
+        used = getattr(self, "_used", {})
+        self._used = used
+        kind = msg.get("msg_type")
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        streamed = kind in ("stream", "display_data", "update_display_data")
+        if streamed and used.get(cell_index, 0) + size > MAX_OUTPUT_CHARS:
+            notes = getattr(self, "_notes", set())
+            self._notes = notes
+            name = msg.get("content", {}).get("name")
+            key = (cell_index, name if kind == "stream" else "display")
+            if key not in notes:
+                notes.add(key)
+                outs.append(nbformat.v4.new_output("stream", name="stderr" if name == "stderr" else "stdout",
+                                                   text="\n[output cut: more than the grader keeps]\n"))
+            return None
+        used[cell_index] = used.get(cell_index, 0) + size
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is not None and kind == "error":
+            out.evalue = str(out.get("evalue", ""))[:MAX_ERROR_CHARS]
+            out.traceback = [line[:MAX_ERROR_CHARS] for line in out.get("traceback", [])[:200]]
+        return out
+
+
+class Run:
+    """One execution: the notebook, what ran, and the files it keeps up to date."""
+
+    def __init__(self, nb, output, notes, *, cell_timeout, deadline):
+        self.nb, self.output, self.notes = nb, Path(output), notes
+        self.cell_timeout, self.deadline = cell_timeout, deadline
+        self.status, self.detail = "ok", ""
+        self.ran, self.not_run = set(), {}
+
+    def save(self, complete=False):
+        """Write the executed notebook and the scores so far (atomically)."""
+        if complete:  # test cells that never ran show why, so that nbgrader too scores them 0
+            for index, reason in self.not_run.items():
+                cell = self.nb.cells[index]
+                if cell.cell_type == "code" and nbgrader(cell).get("grade"):
+                    cell.outputs = [nbformat.v4.new_output("error", ename="NotRun", evalue=reason,
+                                                           traceback=[f"NotRun: {reason}"])]
+        scores = score_cells(self.nb, self.not_run if complete else {
+            **{i: "the grading stopped before this cell" for i in range(len(self.nb.cells))
+               if i not in self.ran}, **self.not_run})
+        _write(self.output / "notebook.ipynb", nbformat.writes(self.nb))
+        _write(self.output / "result.json", json.dumps({
+            "status": self.status, "detail": self.detail, "notes": self.notes, "complete": complete,
+            "cells": {k: v.to_dict() for k, v in scores.items()}}, indent=1))
+
+    def execute(self, workdir, home):
+        asyncio.run(self._execute(workdir, home))
+
+    async def _execute(self, workdir, home):
+        # The async kernel manager: with a blocking client nbclient cannot notice a dead kernel.
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_spec_manager(home),
+                                transport="ipc", ip=str(home / "runtime" / "k"))
+        client = LimitedClient(self.nb, km=km, allow_errors=True, interrupt_on_timeout=False,
+                                timeout_func=self._cell_timeout, startup_timeout=60, record_timing=False,
+                                skip_cells_with_tag="\0never-skip", resources={"metadata": {"path": str(workdir)}})
+        try:
+            async with client.async_setup_kernel(env=kernel_env(home), cwd=str(workdir)):
+                _write(self.output / "kernel.pid", _pid_and_start(km.provisioner.process.pid))
+                await self._run_cells(client, km)
+        except DeadKernelError:
+            self._dead(km)
+        except Exception as err:  # noqa: BLE001 - e.g. the kernel could not start
+            if not self.ran:
+                self.status, self.detail = "error", f"the kernel could not start: {type(err).__name__}: {err}"
+            else:
+                self._dead(km)
+        finally:  # the client does not own the kernel manager: stop the kernel here
+            if km.has_kernel:
+                await km.shutdown_kernel(now=True)
+
+    def _cell_timeout(self, cell):
+        return max(1.0, min(self.cell_timeout, self.deadline - time.monotonic()))
+
+    async def _run_cells(self, client, km):
+        for index, cell in enumerate(self.nb.cells):
+            if cell.cell_type != "code":
+                self.ran.add(index)
+                continue
+            if time.monotonic() >= self.deadline:
+                self._stop(index, "timeout", "the notebook ran out of time")
+                return
+            try:
+                await client.async_execute_cell(cell, index)
+            except CellTimeoutError:
+                self.ran.add(index)
+                late = time.monotonic() >= self.deadline - 1
+                limit = "the notebook's time limit" if late else f"the {self.cell_timeout:g} s cell time limit"
+                cell.outputs.append(nbformat.v4.new_output(
+                    "error", ename="TimeoutError", evalue=f"this cell did not finish within {limit}",
+                    traceback=[f"TimeoutError: this cell did not finish within {limit}"]))
+                self.status = "timeout"
+                self.detail = self.detail or f"cell {index + 1} ({_name(cell, index)}) exceeded {limit}"
+                if late or not await self._interrupt(client, km):
+                    self._stop(index + 1, "timeout", "an earlier cell did not stop when interrupted"
+                               if not late else "the notebook ran out of time")
+                    return
+                continue
+            except DeadKernelError:
+                self.ran.add(index)
+                raise
+            self.ran.add(index)
+            if nbgrader(cell).get("grade"):
+                self.save()
+
+    async def _interrupt(self, client, km):
+        """Interrupt the kernel; True when it answers again within the grace period."""
+        await km.interrupt_kernel()
+        msg_id = client.kc.kernel_info()
+        end = time.monotonic() + INTERRUPT_GRACE
+        while time.monotonic() < end:
+            try:
+                msg = await client.kc.get_shell_msg(timeout=0.5)
+            except Empty:
+                if not await km.is_alive():
+                    return False
+                continue
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+        return False
+
+    def _stop(self, first, status, reason):
+        if self.status == "ok" or status == "crashed":
+            self.status = status
+        self.detail = self.detail or reason
+        for index in range(first, len(self.nb.cells)):
+            if index not in self.ran:
+                self.not_run[index] = reason
+
+    def _dead(self, km):
+        code = None
+        try:
+            code = km.provisioner.process.poll() if km.provisioner and km.provisioner.process else None
+        except Exception:  # noqa: BLE001 - the provisioner may already be gone
+            code = None
+        reason = _exit_reason(code)
+        first = max(self.ran) + 1 if self.ran else 0
+        self.detail = f"the kernel died ({reason})" + (f" in cell {first}" if self.ran else "")
+        self._stop(first, "crashed", f"the kernel died earlier ({reason})")
+        self.status = "crashed"
+
+
+def _exit_reason(code):
+    if code is None:
+        return "no exit code"
+    if code < 0:
+        sig = -code
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+        hint = {"SIGKILL": ": out of memory, or killed", "SIGXCPU": ": CPU time limit",
+                "SIGSEGV": ": a crash in compiled code", "SIGABRT": ": aborted, often out of memory"}
+        return f"killed by {name}{hint.get(name, '')}"
+    return f"exit code {code}: os._exit, exit() or a crash"
+
+
+def _name(cell, index):
+    return nbgrader(cell).get("grade_id") or f"cell {index + 1}"
+
+
+def _pid_and_start(pid):
+    """``"pid start_time"``: the start time tells a reused pid from the kernel."""
+    try:
+        start = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        start = "?"
+    return f"{pid} {start}"
+
+
+def _write(path, text):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def run(submission, source, output, *, release=None, cell_timeout=120.0, timeout=600.0, files=None):
+    """Grade one notebook into ``output`` (see the module docstring); returns the status."""
+    started = time.monotonic()
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    source_nb = nbformat.read(source, as_version=4)
+    release_nb = nbformat.read(release, as_version=4) if release else None
+    try:
+        submitted = read_submission(submission)
+    except InvalidNotebook as err:
+        blank, _ = rebuild(nbformat.v4.new_notebook(), source_nb, release_nb)
+        empty = Run(blank, output, [], cell_timeout=cell_timeout, deadline=0)
+        empty.status, empty.detail = "invalid_notebook", str(err)
+        empty.not_run = {i: str(err) for i in range(len(empty.nb.cells))}
+        empty.save(complete=True)
+        return empty.status
+    nb, notes = rebuild(submitted, source_nb, release_nb)
+    job = Run(nb, output, notes, cell_timeout=cell_timeout, deadline=started + timeout)
+    job.save()
+    with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
+        home, workdir = Path(tmp) / "home", Path(tmp) / "work"
+        (home / "runtime").mkdir(parents=True)
+        if files and Path(files).is_dir():  # the release's data files, never its notebooks
+            shutil.copytree(files, workdir, ignore=shutil.ignore_patterns("*.ipynb", ".*"))
+        workdir.mkdir(exist_ok=True)
+        job.execute(workdir, home)
+    if any(o.get("ename") == "MemoryError" for c in job.nb.cells for o in c.get("outputs", [])) \
+            and job.status == "ok":
+        first = next(i for i, c in enumerate(job.nb.cells)
+                     if any(o.get("ename") == "MemoryError" for o in c.get("outputs", [])))
+        job.status = "memory"
+        job.detail = f"cell {first + 1} ({_name(job.nb.cells[first], first)}) ran out of memory (MemoryError)"
+    job.save(complete=True)
+    return job.status
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submission", required=True)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--release")
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--files", help="folder whose non-notebook files are copied next to the notebook")
+    parser.add_argument("--cell-timeout", type=float, default=120.0)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    args = parser.parse_args(argv)
+    run(args.submission, args.source, args.output, release=args.release, cell_timeout=args.cell_timeout,
+        timeout=args.timeout, files=args.files)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The gradebook: nbgrader's database, written through nbgrader's own API, by one writer.
+
+Scores go where ``nbgrader autograde`` puts them (``Grade.auto_score`` of a submission), so
+formgrader and ``nbgrader export`` read them as usual. What nbgrader has no place for, the
+grading status of each submission (ok, timeout, crashed, ...), lives in one extra table,
+``autograder_status``, in the same database and the same transaction. nbgrader ignores it.
+
+Re-grading a student removes the old submission first (nbgrader's ``remove_submission``),
+so a submission that now fails to grade shows its failure and zero, never an older score.
+"""
+
+import warnings
+from datetime import UTC, datetime
+
+from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy import Column, Float, MetaData, String, Table, Text, select
+from sqlalchemy.exc import SAWarning
+
+# nbgrader 0.9.6 with SQLAlchemy 2.1 warns on every new submission that an object is "not in
+# session" while it builds the submission's grades (the rows are saved all the same).
+warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)
+
+STATUS = Table(
+    "autograder_status", MetaData(),
+    Column("assignment", String(128), primary_key=True),
+    Column("student", String(128), primary_key=True),
+    Column("status", String(32), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("score", Float, nullable=False, default=0.0),
+    Column("max_score", Float, nullable=False, default=0.0),
+    Column("graded_at", String(32), nullable=False),
+)
+
+
+def open_gradebook(url):
+    """nbgrader's Gradebook at ``url`` (created when new), with the status table."""
+    gb = Gradebook(url)
+    STATUS.create(gb.engine, checkfirst=True)
+    return gb
+
+
+def record(url, result):
+    """Store one graded submission (a :class:`~.grade.SubmissionResult`), replacing any earlier one."""
+    with open_gradebook(url) as gb:
+        if result.graded_in_gradebook:
+            gb.update_or_create_student(result.student)
+            try:
+                gb.remove_submission(result.assignment, result.student)
+            except MissingEntry:
+                pass
+            submission = gb.add_submission(result.assignment, result.student, timestamp=result.timestamp)
+            scores = {(nb.notebook.rsplit(".", 1)[0], grade_id): cell
+                      for nb in result.notebooks for grade_id, cell in nb.cells.items()}
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    cell = scores.get((notebook.name, grade.name))
+                    if cell is not None:
+                        grade.auto_score = cell.points
+                    elif not grade.cell.cell_type == "markdown":
+                        grade.auto_score = 0.0  # a notebook that could not be graded scores 0
+        gb.db.execute(STATUS.delete().where(STATUS.c.assignment == result.assignment,
+                                            STATUS.c.student == result.student))
+        gb.db.execute(STATUS.insert().values(
+            assignment=result.assignment, student=result.student, status=result.status,
+            detail=result.detail[:2000], score=result.score, max_score=result.max_score,
+            graded_at=datetime.now(UTC).isoformat(timespec="seconds")))
+        gb.db.commit()
+
+
+def statuses(url, assignment=None):
+    """``{(assignment, student): row}`` of the status table."""
+    with open_gradebook(url) as gb:
+        query = select(STATUS)
+        if assignment:
+            query = query.where(STATUS.c.assignment == assignment)
+        return {(row.assignment, row.student): row._asdict() for row in gb.db.execute(query)}

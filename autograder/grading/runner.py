@@ -1,0 +1,148 @@
+"""Start one grading worker (:mod:`.execute`) as a limited subprocess and collect its result.
+
+The grader's process never runs student code: each notebook runs in a worker process that
+gets the resource limits before it starts (:mod:`.limits`), a minimal environment, and a
+wall-clock limit. On that limit the worker's and the kernel's process groups are killed,
+and the scores the worker had written so far are kept (the rest score 0).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .limits import Limits, preexec
+from .score import CellScore
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds autograder/
+GRACE = 20.0  # seconds the worker gets beyond the notebook's limit to stop its kernel and write
+
+
+@dataclass
+class NotebookResult:
+    """What one worker reported for one notebook."""
+
+    notebook: str
+    status: str
+    detail: str = ""
+    notes: list = field(default_factory=list)
+    cells: dict = field(default_factory=dict)  # grade_id -> CellScore
+    executed: Path | None = None  # the executed notebook, when the worker wrote one
+    seconds: float = 0.0
+
+    @property
+    def score(self):
+        return sum(c.points or 0.0 for c in self.cells.values())
+
+    @property
+    def max_score(self):
+        return sum(c.max for c in self.cells.values())
+
+
+def worker_env():
+    """A minimal environment: no secrets of the instructor's shell reach student code.
+
+    AUTOGRADER_HIDDEN_SEED (the hidden tests' seed) is passed on when the instructor set it.
+    """
+    bin_dir = str(Path(sys.executable).parent)
+    env = {"PATH": os.pathsep.join([bin_dir, "/usr/local/bin", "/usr/bin", "/bin"]),
+           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONNOUSERSITE": "1",
+           "PYTHONPATH": str(PACKAGE_ROOT), "HOME": "/nonexistent", "TMPDIR": "/tmp"}
+    if os.environ.get("AUTOGRADER_HIDDEN_SEED"):
+        env["AUTOGRADER_HIDDEN_SEED"] = os.environ["AUTOGRADER_HIDDEN_SEED"]
+    return env
+
+
+def run_worker(submission, source, output, *, limits=None, release=None, files=None, rlimits=None):
+    """Grade one notebook in a worker process; returns a :class:`NotebookResult`.
+
+    ``output`` is a fresh folder for the worker's files (result.json, notebook.ipynb,
+    worker.log). ``rlimits`` (from ``limits.rlimits()``) can be computed once per class.
+    """
+    limits = limits or Limits()
+    output = Path(output).absolute()
+    output.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "autograder.grading.execute", "--submission", os.path.abspath(submission),
+           "--source", os.path.abspath(source), "--output", str(output),
+           "--cell-timeout", str(limits.cell_timeout), "--timeout", str(limits.timeout)]
+    if release:
+        cmd += ["--release", os.path.abspath(release)]
+    if files:
+        cmd += ["--files", os.path.abspath(files)]
+    started = time.monotonic()
+    with open(output / "worker.log", "wb") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env=worker_env(), cwd=output, process_group=0,
+                                preexec_fn=preexec(rlimits or limits.rlimits()))
+        try:
+            code = proc.wait(timeout=limits.timeout + GRACE)
+            killed = False
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
+            code, killed = proc.wait(), True
+    _kill_kernel(output / "kernel.pid")
+    result = _read_result(output, Path(source).name, code, killed, limits)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _read_result(output, notebook, code, killed, limits):
+    try:
+        data = json.loads((output / "result.json").read_text())
+    except (OSError, ValueError):
+        data = None
+    executed = output / "notebook.ipynb"
+    executed = executed if executed.is_file() else None
+    if data is None:
+        status = "timeout" if killed else "error"
+        detail = (f"the notebook did not finish within {limits.timeout:g} s" if killed
+                  else f"the grading worker stopped without a result ({_exit(code)}); see {output / 'worker.log'}")
+        return NotebookResult(notebook, status, detail, executed=None)
+    cells = {k: CellScore(**v) for k, v in data.get("cells", {}).items()}
+    result = NotebookResult(notebook, data.get("status", "error"), data.get("detail", ""),
+                            data.get("notes", []), cells, executed)
+    if not data.get("complete"):
+        for cell in cells.values():
+            if cell.message.startswith("not run"):
+                cell.points = 0.0
+        if killed:
+            result.status = "timeout"
+            result.detail = f"the notebook did not finish within {limits.timeout:g} s"
+        else:
+            result.status = "crashed"
+            result.detail = f"the grading worker died ({_exit(code)}): out of memory?"
+    return result
+
+
+def _exit(code):
+    if code is not None and code < 0:
+        return f"killed by {signal.Signals(-code).name}" if -code in signal.Signals._value2member_map_ \
+            else f"signal {-code}"
+    return f"exit code {code}"
+
+
+def _kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_kernel(pid_file):
+    """Kill the kernel's process group (it has its own), and whatever the student left running in it."""
+    try:
+        pid, start = pid_file.read_text().split()
+        pid = int(pid)
+    except (OSError, ValueError):
+        return
+    try:
+        now = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        if now != start:
+            return  # the pid belongs to another process now
+    except (OSError, IndexError):
+        pass  # the kernel is gone; processes it left may still hold its group
+    _kill_group(pid)
