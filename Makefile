@@ -27,8 +27,29 @@ lint: venv
 test: venv lint $(if $(TORCH),torch) $(if $(CI),browser-deps)
 	$(BIN)/python -m pytest -n 2 -q
 
+# The grading demo: release the course, then grade the bundled sample submissions (samples/demo/,
+# written by `python -m autograder.grading.samples`) into a throwaway gradebook under grading/.
+DEMO_GRADE := $(BIN)/python -m autograder.grading grade --submissions samples/demo \
+  --gradebook sqlite:///grading/demo/gradebook.db --cell-timeout 20 --timeout 300
 demo: venv
 	$(BIN)/python -m introdl.demo
+	$(BIN)/python -m autograder.grading release
+	rm -rf grading/demo
+	$(DEMO_GRADE) a1_splits
+	$(DEMO_GRADE) a2_regularization
+
+# course/ from solutions/ (nbgrader generate_assignment); `make release ARGS=--check` only compares.
+release: venv
+	$(BIN)/python -m autograder.grading release $(ARGS)
+
+# Debian's PostgreSQL for the gradebook test (tests/test_grading_postgres.py, which skips without it).
+# `make test` runs this when CI is set.
+test: $(if $(CI),system-deps)
+system-deps:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; else sudo=false; fi; \
+	  { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq postgresql; } >/dev/null \
+	  || echo "system-deps: could not install postgresql; the PostgreSQL test will skip"; }
 
 clean:
 	rm -rf $(VENV) grading .pytest_cache .ruff_cache

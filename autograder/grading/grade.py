@@ -157,6 +157,7 @@ def grade_class(course, assignment, submissions, *, workers=None, limits=None, d
     course.source_notebooks(assignment)  # an unknown assignment fails before anything is written
     for folder in (course.grading, course.autograded, course.feedback):
         folder.mkdir(parents=True, exist_ok=True)
+    gradebook.prepare(db_url)
     with tempfile.TemporaryDirectory(prefix="autograder-gradebook-") as tmp:
         # Register the assignment's cells in this gradebook, as a release does.
         release.generate(course, assignment, release_dir=Path(tmp) / "release", db_url=db_url)

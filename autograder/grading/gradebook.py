@@ -11,6 +11,7 @@ so a submission that now fails to grade shows its failure and zero, never an old
 
 import warnings
 from datetime import UTC, datetime
+from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import Column, Float, MetaData, String, Table, Text, select
@@ -32,8 +33,15 @@ STATUS = Table(
 )
 
 
+def prepare(url):
+    """Create the folder of a SQLite gradebook (SQLite creates the file, not its folder)."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+
 def open_gradebook(url):
     """nbgrader's Gradebook at ``url`` (created when new), with the status table."""
+    prepare(url)
     gb = Gradebook(url)
     STATUS.create(gb.engine, checkfirst=True)
     return gb

@@ -11,6 +11,7 @@ compares it with ``course/`` file by file.
 
 import filecmp
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,10 @@ def generate(course, assignment, *, release_dir=None, db_url=None):
                           capture_output=True, text=True, check=False)
     failed = proc.returncode != 0 or "[GenerateAssignmentApp | ERROR]" in proc.stderr
     if failed:
-        raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n{proc.stderr[-4000:]}")
+        lines = [line.strip() for line in proc.stderr.splitlines()]
+        errors = [line for line in lines if "ERROR]" in line or re.match(r"[\w.]*(Error|Exception)\b", line)]
+        raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n"
+                           + "\n".join(dict.fromkeys(errors[-8:] or lines[-20:])))
 
 
 def release(course, assignments):
