@@ -99,6 +99,10 @@ class NumericalGradientCheck(ReferenceCheck):
         got = student_call(student_fn, args, kwargs, self)
         problem = self.compare_with_reference(got, case)
         if problem is None and not np.array_equal(args[1], theta):
+            if np.allclose(args[1], theta, rtol=1e-12, atol=0):
+                return ("the gradient is right, but your function changed the last digits of theta: adding eps "
+                        "and subtracting it again does not always give back the same float; keep old = theta[i] "
+                        "and restore theta[i] = old (or perturb a copy)")
             return ("the gradient is right, but your function left theta changed: restore theta[i] after "
                     "each evaluation (or perturb a copy), so that the caller's vector is unchanged")
         return problem
@@ -388,10 +392,14 @@ _FLOOR, _RTOL = 1e-6, 1e-4
 
 
 def _same_difference(got, expected):
+    """Equal within a relative 1e-4, or both round-off noise: below 1e-6 and not exactly 0 (a numerical
+    gradient never matches backprop to the last bit, so an exact 0 means nothing was compared)."""
     got, expected = float(got), float(expected)
     if not np.isfinite(got):
         return False
-    return abs(got - expected) <= _RTOL * abs(expected) or (abs(got) < _FLOOR and abs(expected) < _FLOOR)
+    if abs(got - expected) <= _RTOL * abs(expected):
+        return True
+    return abs(got) < _FLOOR and abs(expected) < _FLOOR and (got == 0) == (expected == 0)
 
 
 def _fmt(x):

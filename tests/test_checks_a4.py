@@ -1,0 +1,138 @@
+"""Assignment 4 checks: the behaviour the generic catalogue test does not cover.
+
+``numerical_gradient`` is judged on its output first, then on leaving ``theta`` unchanged;
+``gradient_check`` accepts any report with ``difference`` and ``per_parameter``; the functions
+and the report travel through the verification pass (a separate student process).
+"""
+
+import types
+
+import nbformat
+import numpy as np
+
+import introdl
+from autograder import REGISTRY, check
+from autograder.checks import run_check
+from autograder.remote import Limits
+from autograder.verify import verify
+
+
+def _student(source):
+    namespace = {"np": np, "dl": introdl}
+    exec(source, namespace)  # noqa: S102 - test code written here
+    return namespace
+
+
+NUMERICAL_GRADIENT = """
+def numerical_gradient(f, theta, *, eps=1e-7):
+    grad = np.zeros_like(theta)
+    for i in range(theta.size):
+        old = theta[i]
+        theta[i] = old + eps
+        plus = f(theta)
+        theta[i] = old - eps
+        minus = f(theta)
+        theta[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+"""
+
+HELPERS = NUMERICAL_GRADIENT + """
+def dict_to_vector(params):
+    return np.concatenate([v.ravel() for v in params.values()]), [(k, v.shape) for k, v in params.items()]
+
+def vector_to_dict(theta, spec):
+    out, start = {}, 0
+    for key, shape in spec:
+        size = int(np.prod(shape))
+        out[key] = theta[start:start + size].reshape(shape).copy()
+        start += size
+    return out
+
+def relative_difference(a, b):
+    denominator = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if denominator == 0 else float(np.linalg.norm(a - b) / denominator)
+
+def parts(cost_fn, params, grads, eps):
+    theta, spec = dict_to_vector(params)
+    g, _ = dict_to_vector({k: grads["d" + k] for k in params})
+    n = numerical_gradient(lambda t: cost_fn(vector_to_dict(t, spec)), theta, eps=eps)
+    per, start = {}, 0
+    for key, shape in spec:
+        size = int(np.prod(shape))
+        per[key] = relative_difference(g[start:start + size], n[start:start + size])
+        start += size
+    return relative_difference(g, n), per
+"""
+
+
+def test_perturbing_theta_in_place_and_restoring_it_exactly_gets_full_marks():
+    ns = _student(NUMERICAL_GRADIENT)
+    assert check("numerical_gradient", ns["numerical_gradient"], hidden=True) == 3
+
+
+def test_a_right_gradient_that_leaves_theta_changed_is_told_so():
+    ns = _student("""
+def numerical_gradient(f, theta, *, eps=1e-7):
+    grad = np.zeros_like(theta)
+    for i in range(theta.size):
+        theta[i] += eps
+        plus = f(theta)
+        theta[i] -= 2 * eps
+        minus = f(theta)
+        theta[i] += eps  # back to theta[i], up to rounding
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+""")
+    report = run_check(REGISTRY["numerical_gradient"], ns["numerical_gradient"], hidden=True).report()
+    assert "the gradient is right, but your function changed the last digits of theta" in report
+    assert "Hint" not in report  # the gradients themselves are right
+
+
+def test_any_report_with_the_two_fields_passes():
+    returns = {
+        "GradCheckReport": "dl.GradCheckReport(diff, per, {k: (0, 0) for k in per}, eps)",
+        "dict": '{"difference": diff, "per_parameter": per}',
+        "object": "types.SimpleNamespace(difference=diff, per_parameter=per)",
+    }
+    for kind, value in returns.items():
+        ns = _student(HELPERS + f"""
+import types
+def gradient_check(cost_fn, params, grads, *, eps=1e-7):
+    diff, per = parts(cost_fn, params, grads, eps)
+    return {value}
+""")
+        assert check("gradient_check", ns["gradient_check"], hidden=True) == 4, kind
+
+
+def test_a_report_without_the_fields_gets_a_plain_message():
+    ns = _student(HELPERS + """
+def gradient_check(cost_fn, params, grads, *, eps=1e-7):
+    return parts(cost_fn, params, grads, eps)[0]
+""")
+    report = run_check(REGISTRY["gradient_check"], ns["gradient_check"]).report()
+    assert "it should return a report with the fields difference and per_parameter" in report
+
+
+def test_a_report_of_exact_zeros_fails_even_where_the_right_one_is_round_off():
+    ns = {"gradient_check": lambda cost_fn, params, grads, *, eps=1e-7: types.SimpleNamespace(
+        difference=0.0, per_parameter=dict.fromkeys(params, 0.0))}
+    result = run_check(REGISTRY["gradient_check"], ns["gradient_check"], hidden=True)
+    assert result.passed == 0, result.report()
+
+
+def test_the_verification_pass_sends_the_cost_functions_and_reads_the_report_back():
+    source_nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(f"check('{name}', {name})", metadata={"nbgrader": {
+            "grade": True, "grade_id": f"t_{name}", "points": REGISTRY[name].points}})
+        for name in ("numerical_gradient", "gradient_check")])
+    student = HELPERS + """
+def gradient_check(cost_fn, params, grads, *, eps=1e-7):
+    diff, per = parts(cost_fn, params, grads, eps)
+    return dl.GradCheckReport(diff, per, {k: (0, 0) for k in per}, eps)
+"""
+    submission = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import numpy as np\nimport introdl as dl\n" + student)])
+    results = verify(submission, source_nb, limits=Limits(call_timeout=20, memory_mb=1024))
+    assert {gid: r.score for gid, r in results.items()} == {"t_numerical_gradient": 3.0, "t_gradient_check": 4.0}, \
+        {gid: r.report() for gid, r in results.items()}
