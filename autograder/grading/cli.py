@@ -140,10 +140,10 @@ def grade_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.
                       style=style)
     console.print(table)
     for status in sorted({r.status for r in results} - {"ok"}, key=list(STATUSES).index):
-        console.print(f"  {status}: {STATUSES[status]}")
-    console.print(f"feedback: {_relative(course.feedback, Path.cwd())}/<student>/{assignment}/"
-                  f"  autograded: {_relative(course.autograded, Path.cwd())}/<student>/{assignment}/")
-    console.print(f"gradebook: {db_url}")
+        console.print(f"  {status}: {STATUSES[status]}", soft_wrap=True)
+    console.print(f"feedback: {_relative(course.feedback, Path.cwd())}/<student>/{assignment}/*.html", soft_wrap=True)
+    console.print(f"autograded: {_relative(course.autograded, Path.cwd())}/<student>/{assignment}/", soft_wrap=True)
+    console.print(f"gradebook: {escape(db_url)}", soft_wrap=True)
     if any(r.status == "error" for r in results):
         raise typer.Exit(1)
 

@@ -9,6 +9,9 @@ Re-grading a student removes the old submission first (nbgrader's ``remove_submi
 so a submission that now fails to grade shows its failure and zero, never an older score.
 """
 
+import contextlib
+import os
+import sys
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,9 +20,14 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import Column, Float, MetaData, String, Table, Text, select
 from sqlalchemy.exc import SAWarning
 
-# nbgrader 0.9.6 with SQLAlchemy 2.1 warns on every new submission that an object is "not in
-# session" while it builds the submission's grades (the rows are saved all the same).
-warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)
+
+@contextlib.contextmanager
+def _known_warnings_hidden():
+    """nbgrader 0.9.6 with SQLAlchemy 2.1 warns on every new submission that an object is "not
+    in session" while it builds the submission's grades (the rows are saved all the same)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)
+        yield
 
 STATUS = Table(
     "autograder_status", MetaData(),
@@ -34,9 +42,17 @@ STATUS = Table(
 
 
 def prepare(url):
-    """Create the folder of a SQLite gradebook (SQLite creates the file, not its folder)."""
+    """Make ``url`` usable by nbgrader's Gradebook in this process.
+
+    SQLite creates the file but not its folder; and nbgrader 0.9.6 runs ``alembic`` by name
+    when it creates a gradebook, so this interpreter's bin goes first on PATH (whatever the
+    caller's PATH was).
+    """
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    bin_dir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
+        os.environ["PATH"] = os.pathsep.join(filter(None, [bin_dir, os.environ.get("PATH")]))
 
 
 def open_gradebook(url):
@@ -49,7 +65,7 @@ def open_gradebook(url):
 
 def record(url, result):
     """Store one graded submission (a :class:`~.grade.SubmissionResult`), replacing any earlier one."""
-    with open_gradebook(url) as gb:
+    with _known_warnings_hidden(), open_gradebook(url) as gb:
         if result.graded_in_gradebook:
             gb.update_or_create_student(result.student)
             try:

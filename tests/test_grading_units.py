@@ -1,0 +1,179 @@
+"""The grading tool's steps without a kernel: rebuilding submissions, scoring, reading files, names."""
+
+import json
+import os
+
+import nbformat
+import pytest
+from fixtures.grading_support import ASSIGNMENT, NOTEBOOK, copy_course, release_nb, solutions
+
+from autograder.grading.course import is_safe_id, resolve_db_url
+from autograder.grading.execute import InvalidNotebook, read_submission
+from autograder.grading.feedback import student_copy
+from autograder.grading.grade import find_submissions, worst
+from autograder.grading.rebuild import is_test_cell, nbgrader, rebuild
+from autograder.grading.score import score_cells
+
+
+@pytest.fixture
+def course(tmp_path):
+    return copy_course(tmp_path)
+
+
+@pytest.fixture
+def source(course):
+    return nbformat.read(course.source / ASSIGNMENT / NOTEBOOK, as_version=4)
+
+
+def _ids(nb):
+    return [nbgrader(c).get("grade_id") for c in nb.cells]
+
+
+def _tests(nb):
+    return {nbgrader(c)["grade_id"]: c.source for c in nb.cells if is_test_cell(c)}
+
+
+def test_rebuild_restores_deleted_edited_and_reordered_test_cells(course, source):
+    nb = release_nb(course)
+    tests = [c for c in nb.cells if is_test_cell(c)]
+    nb.cells.remove(tests[0])  # deleted
+    tests[1].source = "2.0"  # edited to claim points
+    tests[1].metadata["nbgrader"]["points"] = 100
+    nb.cells.insert(0, nb.cells.pop(nb.cells.index(tests[1])))  # moved to the top
+    rebuilt, notes = rebuild(nb, source, release_nb(course))
+    assert _ids(rebuilt) == _ids(source), "the source's cells, in the source's order"
+    assert _tests(rebuilt) == _tests(source), "test cells (with hidden tests) come from the source"
+    assert all(nbgrader(c).get("points", 0) <= 2 for c in rebuilt.cells)
+    assert any("missing: restored" in n for n in notes) and any("edited: restored" in n for n in notes)
+
+
+def test_rebuild_keeps_answers_and_added_cells_but_never_grades_them(course, source):
+    nb = release_nb(course)
+    answers = solutions(course)
+    for cell in nb.cells:
+        if nbgrader(cell).get("grade_id") in answers:
+            cell.source = answers[nbgrader(cell)["grade_id"]]
+            cell.metadata["nbgrader"].update(grade=True, points=50)  # tampered metadata
+    helper = nbformat.v4.new_code_cell("def helper():\n    return 1")
+    fake = nbformat.v4.new_code_cell("3.0", metadata={"nbgrader": {"grade": True, "grade_id": "fake", "points": 9}})
+    nb.cells[3:3] = [helper, fake]
+    duplicate = nbformat.from_dict(json.loads(json.dumps(nb.cells[-1])))  # a copy of a test cell
+    nb.cells.append(duplicate)
+    rebuilt, _ = rebuild(nb, source, release_nb(course))
+    sources = [c.source for c in rebuilt.cells]
+    assert helper.source in sources and "3.0" in sources
+    graded = [nbgrader(c)["grade_id"] for c in rebuilt.cells if nbgrader(c).get("grade")]
+    assert graded == ["f1-test_split_sizes", "f1-test_error_rate"], "added or duplicated cells are not graded"
+    assert sources.index(helper.source) == 3, "an added cell stays after the cell it followed"
+    for cell in rebuilt.cells:
+        if nbgrader(cell).get("solution"):
+            assert cell.source == answers[nbgrader(cell)["grade_id"]]
+            assert not nbgrader(cell).get("grade"), "answer metadata comes from the release"
+    assert len({c.id for c in rebuilt.cells}) == len(rebuilt.cells)
+
+
+def test_rebuild_grades_a_deleted_answer_cell_as_blank(course, source):
+    nb = release_nb(course)
+    nb.cells = [c for c in nb.cells if nbgrader(c).get("grade_id") != "f1-split_sizes"]
+    rebuilt, notes = rebuild(nb, source, release_nb(course))
+    (answer,) = [c for c in rebuilt.cells if nbgrader(c).get("grade_id") == "f1-split_sizes"]
+    assert "raise NotImplementedError()" in answer.source
+    assert notes == ["answer cell f1-split_sizes was missing: graded as blank"]
+
+
+def _test_cell(outputs, points=2):
+    cell = nbformat.v4.new_code_cell("check(...)", metadata={"nbgrader": {
+        "grade": True, "solution": False, "grade_id": "t", "points": points}})
+    cell.outputs = [nbformat.v4.new_output(**o) for o in outputs]
+    return nbformat.v4.new_notebook(cells=[cell])
+
+
+@pytest.mark.parametrize(("outputs", "points"), [
+    ([], 2.0),
+    ([{"output_type": "execute_result", "data": {"text/plain": "0.5"}, "execution_count": 1}], 0.5),
+    ([{"output_type": "execute_result", "data": {"text/plain": "7.0"}, "execution_count": 1}], 0.0),
+    ([{"output_type": "stream", "name": "stderr", "text": "warning"}], 0.0),
+    ([{"output_type": "error", "ename": "CheckFailed", "evalue": "✗ f: hint", "traceback": []}], 0.0),
+])
+def test_scores_follow_nbgrader_except_a_value_above_the_points_fails_only_its_cell(outputs, points):
+    assert score_cells(_test_cell(outputs))["t"].points == points
+
+
+def test_a_test_cell_that_never_ran_scores_zero_not_full_marks():
+    scores = score_cells(_test_cell([]), not_run={0: "the kernel died earlier"})
+    assert scores["t"].points == 0.0 and "kernel died" in scores["t"].message
+
+
+def test_check_failed_message_is_what_the_student_reads():
+    out = {"output_type": "error", "ename": "CheckFailed", "evalue": "✗ f: 0 of 3\n    Hint: divide", "traceback": []}
+    assert score_cells(_test_cell([out]))["t"].message == "✗ f: 0 of 3\n    Hint: divide"
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"", "empty"),
+    (b"{not json", "not valid JSON"),
+    (b"\xff\xfe", "not valid JSON"),
+    (b"[1, 2]", "not a notebook"),
+    (json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "metadata": {}}).encode(), "version 3"),
+    (json.dumps({"nbformat": 4, "nbformat_minor": 5, "cells": [{"cell_type": "bogus"}], "metadata": {}}).encode(),
+     "malformed"),
+])
+def test_unreadable_submissions_are_invalid_notebooks(tmp_path, content, reason):
+    path = tmp_path / "nb.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(InvalidNotebook, match=reason):
+        read_submission(path)
+
+
+def test_a_symlinked_notebook_is_refused(tmp_path, course):
+    link = tmp_path / "nb.ipynb"
+    link.symlink_to(course.source / ASSIGNMENT / NOTEBOOK)
+    with pytest.raises(InvalidNotebook, match="symbolic link"):
+        read_submission(link)
+
+
+@pytest.mark.parametrize("name", ["alice", "bob.smith", "s123", "x@uni.edu", "a-b_c+d"])
+def test_safe_student_ids(name):
+    assert is_safe_id(name)
+
+
+@pytest.mark.parametrize("name", ["..", ".", "../x", "a/b", "/abs", ".hidden", "a..b", "spa ce", "new\nline",
+                                  "", "x" * 65, "é\udcff"])
+def test_unsafe_student_ids(name):
+    assert not is_safe_id(name)
+
+
+def test_find_submissions_refuses_odd_names_and_symlinks(tmp_path):
+    for name in ("alice", "bad name", ".ipynb_checkpoints", "-dash"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "README.txt").write_text("not a student")
+    (tmp_path / "linked").symlink_to(tmp_path / "alice")
+    os.mkdir(os.path.join(os.fsencode(tmp_path), b"bytes\xff"))
+    found = {student: problem for student, _, problem in find_submissions(tmp_path)}
+    assert found["alice"] is None
+    assert "unsafe folder name" in found["bad name"] and "unsafe" in found["-dash"]
+    assert "symbolic link" in found["linked"]
+    assert found["bytes\\udcff"].startswith("unsafe"), "undecodable names are shown escaped"
+    assert ".ipynb_checkpoints" not in found and "README.txt" not in found
+
+
+def test_worst_status_wins():
+    assert worst(["ok", "timeout", "memory"]) == "timeout"
+    assert worst(["ok", "crashed", "missing"]) == "missing"
+
+
+def test_relative_sqlite_url_is_relative_to_the_course_root(tmp_path):
+    assert resolve_db_url("sqlite:///grading/gb.db", tmp_path) == f"sqlite:///{tmp_path}/grading/gb.db"
+    assert resolve_db_url("postgresql://u@h/db", tmp_path) == "postgresql://u@h/db"
+
+
+def test_feedback_copy_hides_hidden_tests_and_test_tracebacks(course, source):
+    rebuilt, _ = rebuild(release_nb(course), source, release_nb(course))
+    test = next(c for c in rebuilt.cells if is_test_cell(c))
+    test.outputs = [nbformat.v4.new_output("error", ename="NameError", evalue="name 'split_sizes' is not defined",
+                                           traceback=['----> 3 check("split_sizes", split_sizes, hidden=True)'])]
+    shown = student_copy(rebuilt, "crashed", "the kernel died")
+    text = json.dumps(shown)
+    assert "hidden=True" not in text and "HIDDEN TESTS" not in text
+    assert "name 'split_sizes' is not defined" in text
+    assert shown.cells[0].source.startswith("**Grading status: crashed.**")
