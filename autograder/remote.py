@@ -56,14 +56,14 @@ def bubblewrap_prefix(*, hidden=(), writable=()):
     for home in ("/root", "/home"):
         if os.path.isdir(home):
             cmd += ["--tmpfs", home]
-    for folder in hidden:
+    for folder in map(os.path.abspath, hidden):
         if os.path.isdir(folder):
-            cmd += ["--tmpfs", str(folder)]
+            cmd += ["--tmpfs", folder]
     # The interpreter may live under a hidden home (pyenv): show just its installation again.
     for folder in {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}:
         cmd += ["--ro-bind", folder, folder]
-    for folder in writable:
-        cmd += ["--bind", str(folder), str(folder)]
+    for folder in map(os.path.abspath, writable):
+        cmd += ["--bind", folder, folder]
     return cmd
 
 

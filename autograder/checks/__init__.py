@@ -123,7 +123,7 @@ def use(name, student_function):
     result = run_check(spec, student_function)
     if result.passed == result.total:
         return student_function
-    print(f"(note: your {name} does not pass its test yet, so this cell uses the reference introdl.{name})")
+    print(f"(note: your {name} does not pass its test yet, so this cell uses the reference solution)")
     return spec.reference
 
 

@@ -278,7 +278,7 @@ def compare(got, expected, name, *, rtol=RTOL, atol=ATOL, show_values=False):
     scale = np.max(np.abs(e)) if e.size else 0.0
     significant = np.abs(e) > 1e-12 * scale
     close &= ~significant | (np.sign(g) == np.sign(e))
-    close |= ~np.isfinite(e) & (g == e)
+    close |= ~np.isfinite(e) & ((g == e) | (np.isnan(g) & np.isnan(e)))  # so a NaN mistake can match
     if np.all(close):
         return None
     wrong = int(np.size(close) - np.count_nonzero(close))
