@@ -98,9 +98,9 @@ def validate_cmd(assignments: Annotated[list[str] | None, typer.Argument(help="D
         mark = "[green]ok[/green]    " if not item.problems else "[red]FAILED[/red]"
         expected = "full marks" if item.kind == "solution" else "0, student messages only"
         console.print(f"{mark} {item.assignment}/{item.notebook} {item.kind}: "
-                      f"{item.score:g} of {item.max_score:g} points (expected {expected})")
+                      f"{item.score:g} of {item.max_score:g} points (expected {expected})", soft_wrap=True)
         for problem in item.problems:
-            console.print(f"         {escape(problem)}")
+            console.print(f"         {escape(problem)}", soft_wrap=True)
     if any(item.problems for item in checks):
         raise typer.Exit(1)
 
@@ -172,7 +172,7 @@ def check_cmd(notebook: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
     for grade_id, cell in result.cells.items():
         if verdict(cell) in ("partial", "failed") and cell.message:
             console.print(f"\n[bold]{escape(grade_id)}[/bold]")
-            console.print(cell.message, markup=False)
+            console.print(cell.message, markup=False, soft_wrap=True)
 
 
 @app.command("export")
@@ -197,7 +197,9 @@ def export_cmd(assignment: Annotated[str | None, typer.Option(help="Only this as
 def main(argv=None):
     """Entry point of the console script; returns the exit status."""
     try:
-        app(args=argv, prog_name="autograder", standalone_mode=False)
+        # Without standalone mode, click returns the code of an Exit instead of raising it.
+        code = app(args=argv, prog_name="autograder", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except typer.Exit as done:
         return done.exit_code
     except Exception as err:  # noqa: BLE001 - click's usage errors carry their own exit code
@@ -209,4 +211,3 @@ def main(argv=None):
         if isinstance(err, click.exceptions.Abort):
             return 130
         raise
-    return 0

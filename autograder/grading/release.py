@@ -32,45 +32,48 @@ def tool_env():
     return env
 
 
-def generate(course, assignment, *, release_dir=None, db_url=None):
-    """Run ``nbgrader generate_assignment`` for one assignment.
+def generate(course, assignments, *, release_dir=None, db_url=None, database=True):
+    """Run ``nbgrader generate_assignment`` for ``assignments`` (one name or a list).
 
     ``release_dir`` and ``db_url`` default to the course's; pass others to build a copy (the
-    check) or to register the assignment in another gradebook (grading with ``--gradebook``).
+    check, with ``database=False``) or to register the assignment in another gradebook
+    (grading with ``--gradebook``). Every assignment of the course goes through one nbgrader
+    run (its assignment id is a glob, "*"); a selection, one run each.
     """
-    cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-           f"--CourseDirectory.root={course.root}",
-           f"--CourseDirectory.release_directory={release_dir or course.release}",
-           f"--CourseDirectory.db_url={db_url or course.db_url}"]
-    proc = subprocess.run(cmd, cwd=course.root, env=tool_env(), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, check=False)
-    failed = proc.returncode != 0 or "[GenerateAssignmentApp | ERROR]" in proc.stderr
-    if failed:
-        lines = [line.strip() for line in proc.stderr.splitlines()]
-        errors = [line for line in lines if "ERROR]" in line or re.match(r"[\w.]*(Error|Exception)\b", line)]
-        raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n"
-                           + "\n".join(dict.fromkeys(errors[-8:] or lines[-20:])))
+    names = [assignments] if isinstance(assignments, str) else list(assignments)
+    patterns = ["*"] if len(names) > 1 and sorted(names) == sorted(course.assignments()) else names
+    for pattern in patterns:
+        cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", pattern, "--force",
+               f"--CourseDirectory.root={course.root}",
+               f"--CourseDirectory.release_directory={release_dir or course.release}"]
+        cmd += [f"--CourseDirectory.db_url={db_url or course.db_url}"] if database else ["--no-db"]
+        proc = subprocess.run(cmd, cwd=course.root, env=tool_env(), stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0 or "[GenerateAssignmentApp | ERROR]" in proc.stderr:
+            lines = [line.strip() for line in proc.stderr.splitlines()]
+            errors = [line for line in lines if "ERROR]" in line or re.match(r"[\w.]*(Error|Exception)\b", line)]
+            raise ReleaseError(f"nbgrader generate_assignment {pattern} failed:\n"
+                               + "\n".join(dict.fromkeys(errors[-8:] or lines[-20:])))
 
 
 def release(course, assignments):
     """Build ``course/<assignment>/`` for each assignment; returns the notebooks written."""
-    course.grading.mkdir(parents=True, exist_ok=True)  # nbgrader's default gradebook lives there
-    written = []
     for assignment in assignments:
         course.source_notebooks(assignment)  # raises for an unknown assignment
-        generate(course, assignment)
-        written += sorted((course.release / assignment).glob("*.ipynb"))
-    return written
+    course.grading.mkdir(parents=True, exist_ok=True)  # nbgrader's default gradebook lives there
+    generate(course, assignments)
+    return [p for a in assignments for p in sorted((course.release / a).glob("*.ipynb"))]
 
 
 def out_of_sync(course, assignments):
     """Paths (relative to the course root) of released files that differ from a fresh release."""
+    for assignment in assignments:
+        course.source_notebooks(assignment)
     differ = []
     with tempfile.TemporaryDirectory(prefix="autograder-release-") as tmp:
         fresh_root = Path(tmp) / "release"
+        generate(course, assignments, release_dir=fresh_root, database=False)
         for assignment in assignments:
-            course.source_notebooks(assignment)
-            generate(course, assignment, release_dir=fresh_root, db_url=f"sqlite:///{tmp}/gradebook.db")
             fresh, committed = fresh_root / assignment, course.release / assignment
             names = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
             if committed.is_dir():
