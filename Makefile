@@ -25,7 +25,7 @@ lint: venv
 	$(BIN)/ruff check .
 
 test: venv lint $(if $(TORCH),torch) $(if $(CI),browser-deps)
-	$(BIN)/python -m pytest -n 2 -q
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -q
 
 # The grading demo: release the course, then grade the bundled sample submissions (samples/demo/,
 # written by `python -m autograder.grading.samples`) into a throwaway gradebook under grading/.
