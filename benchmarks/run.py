@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_batchnorm  # noqa: E402
 import bench_gradcheck  # noqa: E402
+import bench_notebooks  # noqa: E402
 import bench_training_step  # noqa: E402
 from harness import fmt_time, interleaved, machine, row  # noqa: E402
 
@@ -61,9 +62,19 @@ def gradcheck():
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
+def notebooks():
+    times = bench_notebooks.all_notebooks()
+    lines = ["## 5. Solution notebooks, top to bottom (fresh kernel, one BLAS thread, one at a time)", "",
+             "| notebook | seconds |", "|---|---|"]
+    lines += [f"| {name} | {seconds:.1f} |" for name, seconds in times.items()]
+    lines += [f"| **all {len(times)}, one after another** | **{sum(times.values()):.1f}** |", "",
+              "Targets: each under 20 s, the whole course under 3 minutes on 2 cores."]
+    return lines
+
+
 def main(out=RESULTS):
     facts = machine()
-    sections = [training_step(), batchnorm(), gradcheck()]
+    sections = [training_step(), batchnorm(), gradcheck(), notebooks()]
     text = [f"# Benchmark results ({datetime.date.today()})", "",
             "Produced by `make bench` (benchmarks/run.py). Medians of 7 interleaved repeats; "
             "compare ratios, not absolute times, across runs.", ""]
