@@ -29,18 +29,18 @@ test: venv lint $(if $(TORCH),torch) $(if $(CI),browser-deps)
 
 # The grading demo: release the course, then grade the bundled sample submissions (samples/demo/,
 # written by `python -m autograder.grading.samples`) into a throwaway gradebook under grading/.
-DEMO_GRADE := $(BIN)/python -m autograder.grading grade --submissions samples/demo \
+DEMO_GRADE := $(BIN)/autograder grade --submissions samples/demo \
   --gradebook sqlite:///grading/demo/gradebook.db --cell-timeout 20 --timeout 300
 demo: venv
 	$(BIN)/python -m introdl.demo
-	$(BIN)/python -m autograder.grading release
+	$(BIN)/autograder release
 	rm -rf grading/demo
 	$(DEMO_GRADE) a1_splits
 	$(DEMO_GRADE) a2_regularization
 
 # course/ from solutions/ (nbgrader generate_assignment); `make release ARGS=--check` only compares.
 release: venv
-	$(BIN)/python -m autograder.grading release $(ARGS)
+	$(BIN)/autograder release $(ARGS)
 
 # Debian's PostgreSQL for the gradebook test (tests/test_grading_postgres.py, which skips without it).
 # `make test` runs this when CI is set.

@@ -170,7 +170,7 @@ def test_whole_notebook_time_limit(tmp_path, capsys):
     submit(tmp_path / "subs", "sam", course, {"f1-split_sizes": done["f1-split_sizes"],
                                               "f1-error_rate": "import time\ntime.sleep(60)\n" + done["f1-error_rate"]})
     code, out = run_cli(capsys, "grade", ASSIGNMENT, "--submissions", tmp_path / "subs", "--root", course.root,
-                        "--timeout", "15", "--cell-timeout", "50")
+                        "--timeout", "10", "--cell-timeout", "50")
     assert code == 0
     (row,) = table(course.db_url, ASSIGNMENT, course)[1]
     assert row["status"] == "timeout" and row[SPLIT] == 2.0 and row[ERROR] == 0.0, row

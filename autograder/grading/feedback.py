@@ -17,6 +17,7 @@ from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import GetGrades
 from traitlets.config import Config
 
+from .gradebook import known_warnings_hidden
 from .rebuild import is_test_cell, strip_hidden_tests
 
 _TEMPLATES = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
@@ -66,7 +67,8 @@ def write(executed, html_path, *, db_url, assignment, student, status="ok", deta
     notebook = os.path.splitext(os.path.basename(html_path))[0]
     resources = {"nbgrader": {"notebook": notebook, "assignment": assignment, "student": student,
                               "db_url": db_url}}
-    nb, resources = GetGrades().preprocess(nb, resources)
+    with known_warnings_hidden():
+        nb, resources = GetGrades().preprocess(nb, resources)
     body, _ = (html_exporter or exporter()).from_notebook_node(nb, resources=resources)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(body, encoding="utf-8")

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SAWarning
 
 
 @contextlib.contextmanager
-def _known_warnings_hidden():
+def known_warnings_hidden():
     """nbgrader 0.9.6 with SQLAlchemy 2.1 warns on every new submission that an object is "not
     in session" while it builds the submission's grades (the rows are saved all the same)."""
     with warnings.catch_warnings():
@@ -65,7 +65,7 @@ def open_gradebook(url):
 
 def record(url, result):
     """Store one graded submission (a :class:`~.grade.SubmissionResult`), replacing any earlier one."""
-    with _known_warnings_hidden(), open_gradebook(url) as gb:
+    with known_warnings_hidden(), open_gradebook(url) as gb:
         if result.graded_in_gradebook:
             gb.update_or_create_student(result.student)
             try:
