@@ -194,13 +194,6 @@ def _forward_problem(A, keep_prob, out):
 class DropoutForwardCheck(Check):
     """Inverted dropout judged by behaviour: values, keep rate, mask shape, reproducibility."""
 
-    def __init__(self, name, *, make_cases, **kw):
-        super().__init__(name, **kw)
-        self.make_cases = make_cases
-
-    def cases(self, rng, hidden):
-        return self.make_cases(rng, hidden)
-
     def judge(self, student_fn, case):
         A, keep_prob = case.args
         out = self.call(student_fn, case)
@@ -264,13 +257,6 @@ class DropoutBackwardCheck(Check):
     student's function) when that one behaves correctly on the case, else from the reference,
     so a wrong forward pass does not make a right backward pass fail.
     """
-
-    def __init__(self, name, *, make_cases, **kw):
-        super().__init__(name, **kw)
-        self.make_cases = make_cases
-
-    def cases(self, rng, hidden):
-        return self.make_cases(rng, hidden)
 
     def _cache(self, student_fn, A, keep_prob, seed):
         """(cache, keep mask, a note for messages saying where the cache came from).

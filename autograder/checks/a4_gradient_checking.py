@@ -445,13 +445,6 @@ def _fields(report):
 class GradientCheckCheck(Check):
     """Judges the report's ``difference`` and ``per_parameter`` against the reference's."""
 
-    def __init__(self, name, *, make_cases, **kw):
-        super().__init__(name, **kw)
-        self.make_cases = make_cases
-
-    def cases(self, rng, hidden):
-        return self.make_cases(rng, hidden)
-
     def judge(self, student_fn, case):
         got = _fields(self.call(student_fn, case))
         expected = _fields(self.run_reference(case))

@@ -376,14 +376,10 @@ class OptimizerCheck(Check):
     make_cases : callable (rng, hidden) -> list of Case with args ``(params, grads_per_step)``
     """
 
-    def __init__(self, name, *, init, make_cases, **kw):
+    def __init__(self, name, *, init, **kw):
         super().__init__(name, **kw)
         self.init = init
         self.init_name = init.__name__
-        self.make_cases = make_cases
-
-    def cases(self, rng, hidden):
-        return self.make_cases(rng, hidden)
 
     def _start(self, student_fn, params):
         """(state to start from, note for the messages)."""

@@ -281,12 +281,9 @@ class TrialsCheck(Check):
     the notebook states); otherwise as a set of combinations (grid search, any order).
     """
 
-    def __init__(self, name, *, make_cases, ordered, **kw):
+    def __init__(self, name, *, ordered, **kw):
         super().__init__(name, **kw)
-        self.make_cases, self.ordered = make_cases, ordered
-
-    def cases(self, rng, hidden):
-        return self.make_cases(rng, hidden)
+        self.ordered = ordered
 
     def judge(self, student_fn, case):
         names = list(case.args[1])

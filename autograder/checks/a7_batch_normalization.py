@@ -174,13 +174,6 @@ class BatchnormBackwardCheck(Check):
 
     outputs = ("dZ", "dgamma", "dbeta")
 
-    def __init__(self, name, *, make_cases, **kw):
-        super().__init__(name, **kw)
-        self.make_cases = make_cases
-
-    def cases(self, rng, hidden):
-        return self.make_cases(rng, hidden)
-
     @staticmethod
     def _forward_args(case):
         _, Z, gamma, beta, running = case.args

@@ -70,8 +70,9 @@ class Mistake:
 class Check:
     """One graded function. Subclasses define :meth:`cases` and :meth:`judge`."""
 
-    def __init__(self, name, *, points, reference, mistakes=(), alternatives=(), forbidden=None):
+    def __init__(self, name, *, points, reference, make_cases=None, mistakes=(), alternatives=(), forbidden=None):
         self.name = name
+        self.make_cases = make_cases  # (rng, hidden) -> list of Case, unless cases() is overridden
         self.points = float(points)
         self.reference = reference
         self.mistakes = list(mistakes)
@@ -83,7 +84,7 @@ class Check:
 
     def cases(self, rng, hidden):
         """The cases to run: visible ones for ``hidden=False``, other ones for ``hidden=True``."""
-        raise NotImplementedError
+        return self.make_cases(rng, hidden)
 
     def judge(self, student_fn, case):
         """Return ``None`` when the student's function is right on ``case``, else a message."""
@@ -119,15 +120,11 @@ class ReferenceCheck(Check):
     rtol, atol : float
     """
 
-    def __init__(self, name, *, make_cases, outputs=None, compare_parts=None, rtol=RTOL, atol=ATOL, **kw):
+    def __init__(self, name, *, outputs=None, compare_parts=None, rtol=RTOL, atol=ATOL, **kw):
         super().__init__(name, **kw)
-        self.make_cases = make_cases
         self.outputs = outputs
         self.compare_parts = compare_parts
         self.rtol, self.atol = rtol, atol
-
-    def cases(self, rng, hidden):
-        return self.make_cases(rng, hidden)
 
     def select(self, out):
         """The compared part of an output, and its name (or names) for messages."""
