@@ -173,6 +173,8 @@ def grade_class(course, assignment, submissions, *, workers=None, limits=None, d
             for student, folder, problem in found:
                 if problem:
                     result = SubmissionResult(student, assignment, "invalid_student", problem, folder=student)
+                    result.notebooks = [NotebookResult(s.name, "invalid_student", cells=zero_scores(s, problem))
+                                        for s in course.source_notebooks(assignment)]
                     _finish(course, result, db_url, work, html)
                     results.append(result)
                     if on_result:
