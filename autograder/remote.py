@@ -56,12 +56,14 @@ def bubblewrap_prefix(*, hidden=(), writable=()):
     for home in ("/root", "/home"):
         if os.path.isdir(home):
             cmd += ["--tmpfs", home]
+    # Mounts stack in order: show the interpreter (pyenv lives under /root), its venv and this
+    # package again (a checkout may live under /tmp), then hide the secret folders inside them.
+    shown = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, ROOT)}
+    for folder in sorted(shown, key=len):
+        cmd += ["--ro-bind", folder, folder]
     for folder in map(os.path.abspath, hidden):
         if os.path.isdir(folder):
             cmd += ["--tmpfs", folder]
-    # The interpreter may live under a hidden home (pyenv): show just its installation again.
-    for folder in {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}:
-        cmd += ["--ro-bind", folder, folder]
     for folder in map(os.path.abspath, writable):
         cmd += ["--bind", folder, folder]
     return cmd
