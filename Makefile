@@ -46,10 +46,10 @@ release: venv
 # `make test` runs this when CI is set.
 test: $(if $(CI),system-deps)
 system-deps:
-	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	@{ ls /usr/lib/postgresql/*/bin/pg_ctl && command -v bwrap; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; else sudo=false; fi; \
-	  { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq postgresql; } >/dev/null \
-	  || echo "system-deps: could not install postgresql; the PostgreSQL test will skip"; }
+	  { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq postgresql bubblewrap; } >/dev/null \
+	  || echo "system-deps: could not install postgresql and bubblewrap; the PostgreSQL and sandbox tests will skip"; }
 
 clean:
 	rm -rf $(VENV) grading .pytest_cache .ruff_cache
