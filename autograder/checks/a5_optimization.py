@@ -191,23 +191,9 @@ def _ewa_alternative(values, beta, *, bias_correction=False):
     return v / (1 - beta**t) if bias_correction else v
 
 
-class HintOnceCheck(ReferenceCheck):
-    """A reference check that names a mistake only when it is the only one that fits the case
-    (another case will tell them apart), and whose comparisons of infinities raise no warning."""
-
-    def judge(self, student_fn, case):
-        with np.errstate(all="ignore"):
-            got, name = self.select(self.call(student_fn, case))
-            expected, _ = self.select(self.run_reference(case))
-            problem = compare(got, expected, name, rtol=self.rtol, atol=self.atol, show_values=not case.hidden)
-            if problem is None:
-                return None
-            return problem + _unique_hint(self.mistakes, expected, got,
-                                          lambda fn: self.select(self.run_reference(case, fn))[0])
-
-
-EWA = HintOnceCheck(
-    "ewa", points=2, reference=introdl.ewa, make_cases=_ewa_cases, outputs=("the array of averages",),
+EWA = ReferenceCheck(
+    "ewa", unique_hint=True,
+    points=2, reference=introdl.ewa, make_cases=_ewa_cases, outputs=("the array of averages",),
     mistakes=[
         Mistake("no_correction", "with bias_correction=True divide each v_t by (1 - beta**t); the output "
                 "is the uncorrected average", lambda *a, **k: _ewa(*a, **k, correct=False)),
@@ -662,8 +648,9 @@ def _args_label(*args, **kwargs):
                                                                                  kwargs.items()])
 
 
-INVERSE_TIME_DECAY = HintOnceCheck(
-    "inverse_time_decay", points=1, reference=introdl.inverse_time_decay, outputs=("the learning rate",),
+INVERSE_TIME_DECAY = ReferenceCheck(
+    "inverse_time_decay", unique_hint=True,
+    points=1, reference=introdl.inverse_time_decay, outputs=("the learning rate",),
     make_cases=_schedule_cases([((e, 0.2, 1.0), {}) for e in (1, 2, 3, 4)] + [((10, 0.05, 0.5), {})],
                                [((0, 0.1, 2.0), {}), ((7, 0.01, 0.3), {}), ((25, 1.0, 0.05), {}), ((3, 0.5, 0.0), {})],
                                label=_args_label),
@@ -685,8 +672,9 @@ def _exp_label(epoch, lr0, base=None):
     return f"epoch={epoch}, lr0={lr0:g}" + ("" if base is None else f", base={base:g}")
 
 
-EXPONENTIAL_DECAY = HintOnceCheck(
-    "exponential_decay", points=1, reference=introdl.exponential_decay, outputs=("the learning rate",),
+EXPONENTIAL_DECAY = ReferenceCheck(
+    "exponential_decay", unique_hint=True,
+    points=1, reference=introdl.exponential_decay, outputs=("the learning rate",),
     make_cases=_schedule_cases([((1, 0.2), {}), ((10, 0.2), {}), ((5, 0.1, 0.5), {})],
                                [((0, 0.3, 0.9), {}), ((30, 0.01), {}), ((7, 1.0, 0.8), {}), ((2, 0.05, 0.99), {})],
                                label=_exp_label),
@@ -707,8 +695,9 @@ def _stair_label(epoch, lr0, drop, every):
     return f"epoch={epoch}, lr0={lr0:g}, drop={drop:g}, every={every}"
 
 
-STAIRCASE_DECAY = HintOnceCheck(
-    "staircase_decay", points=1, reference=introdl.staircase_decay, outputs=("the learning rate",),
+STAIRCASE_DECAY = ReferenceCheck(
+    "staircase_decay", unique_hint=True,
+    points=1, reference=introdl.staircase_decay, outputs=("the learning rate",),
     make_cases=_schedule_cases([((1, 0.1, 0.5, 10), {}), ((10, 0.1, 0.5, 10), {}), ((25, 0.1, 0.5, 10), {}),
                                 ((7, 0.2, 0.1, 3), {})],
                                [((0, 0.3, 0.5, 4), {}), ((9, 0.05, 0.25, 3), {}), ((14, 1.0, 0.9, 5), {}),

@@ -118,10 +118,13 @@ class ReferenceCheck(Check):
     compare_parts : tuple of int or None
         Which parts of a tuple output to compare (e.g. not an opaque cache); all when None.
     rtol, atol : float
+    unique_hint : bool
+        Name a mistake only when it is the only one that fits the case (default: the first).
     """
 
-    def __init__(self, name, *, outputs=None, compare_parts=None, rtol=RTOL, atol=ATOL, **kw):
+    def __init__(self, name, *, outputs=None, compare_parts=None, rtol=RTOL, atol=ATOL, unique_hint=False, **kw):
         super().__init__(name, **kw)
+        self.unique_hint = unique_hint
         self.outputs = outputs
         self.compare_parts = compare_parts
         self.rtol, self.atol = rtol, atol
@@ -144,6 +147,7 @@ class ReferenceCheck(Check):
         problem = compare(got, expected, name, rtol=self.rtol, atol=self.atol, show_values=not case.hidden)
         if problem is None:
             return None
+        fits = []
         for mistake in self.mistakes:
             try:
                 wrong, _ = self.select(self.run_reference(case, mistake.fn))
@@ -152,8 +156,11 @@ class ReferenceCheck(Check):
             if compare(wrong, expected, name, rtol=self.rtol, atol=self.atol) is None:
                 continue  # indistinguishable from the right answer on this case
             if compare(got, wrong, name, rtol=self.rtol, atol=self.atol) is None:
-                return f"{problem}\n    Hint: {mistake.hint}"
-        return problem
+                fits.append(mistake.hint)
+                if not self.unique_hint:
+                    break
+        # With unique_hint, a case that several mistakes fit names none (another case will).
+        return f"{problem}\n    Hint: {fits[0]}" if len(set(fits)) == 1 else problem
 
 
 def student_call(fn, args, kwargs, check):
