@@ -5,6 +5,7 @@ Dropout is judged by behaviour, and ``dropout_backward`` reads the cache of the 
 """
 
 import numpy as np
+from student_code import student_namespace
 
 from autograder import REGISTRY, check
 from autograder.checks import run_check
@@ -12,11 +13,7 @@ from autograder.checks import run_check
 FULL = {name: REGISTRY[name].points for name in ("dropout_forward", "dropout_backward")}
 
 
-def _student(source):
-    """Functions defined by ``source`` in a fresh namespace, as in a notebook's globals."""
-    namespace = {"np": np}
-    exec(source, namespace)  # noqa: S102 - test code written here
-    return namespace
+_student = student_namespace
 
 
 EXACT_CALL = """

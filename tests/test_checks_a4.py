@@ -8,7 +8,7 @@ and the report travel through the verification pass (a separate student process)
 import types
 
 import nbformat
-import numpy as np
+from student_code import student_namespace
 
 import introdl
 from autograder import REGISTRY, check
@@ -18,9 +18,7 @@ from autograder.verify import verify
 
 
 def _student(source):
-    namespace = {"np": np, "dl": introdl}
-    exec(source, namespace)  # noqa: S102 - test code written here
-    return namespace
+    return student_namespace(source, dl=introdl)
 
 
 NUMERICAL_GRADIENT = """
