@@ -33,12 +33,17 @@ class Limits:
         self.open_files, self.file_mb = open_files, file_mb
 
     def apply(self):
-        """Set the limits in the current process (called in the child before exec)."""
+        """Set the limits in the current process (called in the child before exec).
+
+        A limit is never raised above what this process already has (a grading worker
+        starts the verification with its own, possibly smaller, limits).
+        """
         mb = 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (self.memory_mb * mb, self.memory_mb * mb))
-        resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_seconds, self.cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_mb * mb, self.file_mb * mb))
+        for res, value in ((resource.RLIMIT_AS, self.memory_mb * mb), (resource.RLIMIT_CPU, self.cpu_seconds),
+                           (resource.RLIMIT_NOFILE, self.open_files), (resource.RLIMIT_FSIZE, self.file_mb * mb)):
+            hard = resource.getrlimit(res)[1]
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(res, (value, value))
         os.setsid()
 
 
@@ -46,7 +51,8 @@ def bubblewrap_prefix(*, hidden=(), writable=()):
     """The ``bwrap`` command line that hides ``hidden`` folders, or None without bubblewrap.
 
     The sandbox sees a read-only root, an empty /tmp and home, no network, its own process
-    tree, and empty folders in place of ``hidden`` (solutions, the gradebook, submissions).
+    tree, and empty folders or files in place of ``hidden`` (solutions, the gradebook,
+    submissions).
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -61,9 +67,11 @@ def bubblewrap_prefix(*, hidden=(), writable=()):
     shown = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, ROOT)}
     for folder in sorted(shown, key=len):
         cmd += ["--ro-bind", folder, folder]
-    for folder in map(os.path.abspath, hidden):
-        if os.path.isdir(folder):
-            cmd += ["--tmpfs", folder]
+    for path in map(os.path.abspath, hidden):
+        if os.path.isdir(path):
+            cmd += ["--tmpfs", path]
+        elif os.path.isfile(path):  # e.g. a SQLite gradebook: an empty file in its place
+            cmd += ["--ro-bind", "/dev/null", path]
     for folder in map(os.path.abspath, writable):
         cmd += ["--bind", folder, folder]
     return cmd

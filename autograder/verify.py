@@ -2,7 +2,7 @@
 
 The notebook run gives the student's feedback, but its scores come from code running in the
 student's kernel, which the student's own cells could have patched. Here the student's
-definitions (imports, functions, classes, literal constants; no other top-level statements)
+definitions (imports, functions, classes, cheap constants; no other top-level statements)
 run in a separate limited process (:mod:`autograder.remote`) and every graded function is
 judged by the checks in this process, on visible and hidden cases.
 """
@@ -17,32 +17,79 @@ from .checks.core import StudentError
 from .remote import Limits, RemoteSession
 
 CHECK_CALL = re.compile(r"""check\(\s*["'](\w+)["']\s*,\s*([A-Za-z_]\w*)""")
-_KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# Calls a kept constant may make: numbers and containers, never the student's or the course's code.
+_SAFE_CALLS = {"float", "int", "bool", "str", "tuple", "list", "dict", "set", "frozenset", "range", "len",
+               "abs", "min", "max", "round", "sum", "sorted", "zip", "enumerate"}
+_SAFE_MODULES = {"numpy", "math"}
 
 
-def _is_literal_assignment(node):
-    if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
-        return False
-    try:
-        ast.literal_eval(node.value)
-    except ValueError:
-        return False
+def _module_aliases(tree):
+    """Names bound to numpy or math by the imports of ``tree`` (``np``, ``math``, ...)."""
+    return {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+            for a in node.names if a.name in _SAFE_MODULES}
+
+
+def _root_name(node):
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _is_constant(value, modules):
+    """A cheap constant: literals, arithmetic, and calls only to numpy, math or a few builtins.
+
+    Such assignments (``EPS = np.float64(1e-8)``, ``LAYERS = [64, 10]``) may be used by the
+    student's functions; anything else at top level (loading data, training) is left out.
+    """
+    for node in ast.walk(value):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if not ((isinstance(func, ast.Name) and func.id in _SAFE_CALLS)
+                    or (isinstance(func, ast.Attribute) and _root_name(func) in modules)):
+                return False
+        elif isinstance(node, ast.Lambda | ast.NamedExpr | ast.Await | ast.Yield | ast.YieldFrom):
+            return False
     return True
 
 
-def student_source(nb):
-    """The definitions of every code cell except the test cells, as one module's source."""
+def _guarded(node):
+    """``node`` in a ``try``: an import or constant that fails leaves its name undefined."""
+    handler = ast.ExceptHandler(type=ast.Name("Exception", ast.Load()), name=None, body=[ast.Pass()])
+    return ast.Try(body=[node], handlers=[handler], orelse=[], finalbody=[])
+
+
+def _parsed_cells(nb):
     transform = TransformerManager().transform_cell
-    kept = []
     for cell in nb.cells:
         if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("grade"):
             continue
         try:
-            tree = ast.parse(transform(cell.source))
-        except (SyntaxError, ValueError):
+            yield ast.parse(transform(cell.source))
+        except (SyntaxError, ValueError, RecursionError):
             continue  # a cell that does not parse defines nothing usable
-        nodes = [n for n in tree.body if isinstance(n, _KEEP) or _is_literal_assignment(n)]
-        kept.append(ast.unparse(ast.Module(body=nodes, type_ignores=[])))
+
+
+def student_source(nb):
+    """The definitions of every code cell except the test cells, as one module's source.
+
+    Functions and classes are kept; imports and cheap constants are kept inside ``try``
+    blocks; every other top-level statement (loading data, training, printing) is dropped.
+    """
+    trees = list(_parsed_cells(nb))
+    modules = set().union(*map(_module_aliases, trees))
+    kept = []
+    for tree in trees:
+        nodes = []
+        for node in tree.body:
+            if isinstance(node, _DEFINITIONS):
+                nodes.append(node)
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                nodes.append(_guarded(node))
+            elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None \
+                    and _is_constant(node.value, modules):
+                nodes.append(_guarded(node))
+        kept.append(ast.unparse(ast.fix_missing_locations(ast.Module(body=nodes, type_ignores=[]))))
     return "\n\n".join(kept)
 
 

@@ -173,5 +173,7 @@ def test_whole_notebook_time_limit(tmp_path, capsys):
                         "--timeout", "10", "--cell-timeout", "50")
     assert code == 0
     (row,) = table(course.db_url, ASSIGNMENT, course)[1]
-    assert row["status"] == "timeout" and row[SPLIT] == 2.0 and row[ERROR] == 0.0, row
+    # error_rate's cell never finished, yet the function it defines (after the sleep) is right:
+    # the verification pass, which skips top-level statements, gives it its point.
+    assert row["status"] == "timeout" and row[SPLIT] == 2.0 and row[ERROR] == 1.0, row
     assert "the notebook's time limit" in statuses(course.db_url, ASSIGNMENT)[ASSIGNMENT, "sam"]["detail"], out

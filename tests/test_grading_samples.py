@@ -48,7 +48,9 @@ def test_real_samples_grade_as_described(a1_course, tmp_path, capsys):
     assert (rows["ada-complete"]["score"], rows["ada-complete"]["status"]) == (7.0, "ok")
     assert (rows["dee-blank"]["score"], rows["dee-blank"]["status"]) == (0.0, "ok")
     assert rows["eli-crash"]["status"] == "crashed"
-    assert rows["eli-crash"]["a1-test_split_sizes"] == 2.0 and rows["eli-crash"]["a1-test_diagnose"] == 0.0
+    # The kernel died before the diagnose test ran, but the function is right: the verification
+    # pass (which runs the definitions, not the os._exit cell) gives it its points.
+    assert rows["eli-crash"]["a1-test_split_sizes"] == 2.0 and rows["eli-crash"]["a1-test_diagnose"] == 2.0
     pages = sorted(p.relative_to(a1_course.feedback) for p in a1_course.feedback.rglob("*.html"))
     assert [str(p) for p in pages] == [f"{s}/a1_splits/a1_splits.html" for s in ("ada-complete", "dee-blank",
                                                                                    "eli-crash")]

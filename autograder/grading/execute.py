@@ -37,14 +37,17 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from .. import remote, verify
+from ..remote import bubblewrap_prefix
 from .rebuild import nbgrader, rebuild
-from .score import score_cells
+from .score import CellScore, score_cells
 
 KERNEL_NAME = "autograder-python"
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 MAX_OUTPUT_CHARS = 200_000  # per cell: more is dropped, so that a printing loop cannot fill memory or disk
 MAX_ERROR_CHARS = 10_000
 INTERRUPT_GRACE = 10.0  # seconds an interrupted kernel has to answer again
+VERIFY_CALL_TIMEOUT = 20.0  # seconds one call of a student's function may take in the verification pass
 
 
 class InvalidNotebook(Exception):
@@ -81,13 +84,18 @@ def read_submission(path):
     return nb
 
 
-def kernel_spec_manager(folder):
-    """A kernel spec of our own: this interpreter, whatever the notebook's metadata names."""
+def kernel_spec_manager(folder, sandbox=None):
+    """A kernel spec of our own: this interpreter, whatever the notebook's metadata names.
+
+    ``sandbox`` is a bubblewrap command line to start the kernel in. A sandboxed kernel
+    lives in its own process tree, so it is interrupted by a message (ipykernel then
+    signals itself) rather than by a signal from outside.
+    """
     spec = Path(folder) / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "autograder",
-                                                  "language": "python"}))
+    argv = [*(sandbox or []), sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "autograder", "language": "python",
+                                                  "interrupt_mode": "message" if sandbox else "signal"}))
     return KernelSpecManager(kernel_dirs=[str(spec.parent)])
 
 
@@ -136,11 +144,12 @@ class LimitedClient(NotebookClient):
 class Run:
     """One execution: the notebook, what ran, and the files it keeps up to date."""
 
-    def __init__(self, nb, output, notes, *, cell_timeout, deadline):
+    def __init__(self, nb, output, notes, *, cell_timeout, deadline, sandbox=None):
         self.nb, self.output, self.notes = nb, Path(output), notes
-        self.cell_timeout, self.deadline = cell_timeout, deadline
+        self.cell_timeout, self.deadline, self.sandbox = cell_timeout, deadline, sandbox
         self.status, self.detail = "ok", ""
         self.ran, self.not_run = set(), {}
+        self.verified = {}  # grade_id -> CellScore of the verification pass
 
     def save(self, complete=False):
         """Write the executed notebook and the scores so far (atomically)."""
@@ -156,15 +165,22 @@ class Run:
         _write(self.output / "notebook.ipynb", nbformat.writes(self.nb))
         _write(self.output / "result.json", json.dumps({
             "status": self.status, "detail": self.detail, "notes": self.notes, "complete": complete,
-            "cells": {k: v.to_dict() for k, v in scores.items()}}, indent=1))
+            "cells": {k: v.to_dict() for k, v in scores.items()},
+            "verified": {k: v.to_dict() for k, v in self.verified.items()}}, indent=1))
 
     def execute(self, workdir, home):
         asyncio.run(self._execute(workdir, home))
 
     async def _execute(self, workdir, home):
         # The async kernel manager: with a blocking client nbclient cannot notice a dead kernel.
-        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_spec_manager(home),
-                                transport="ipc", ip=str(home / "runtime" / "k"))
+        # In its own pid namespace the kernel cannot watch the worker's pid (it would think its
+        # parent exited); bubblewrap's --die-with-parent stops it with the worker instead.
+        sandbox = None if self.sandbox is None else [*self.sandbox, "--bind", str(home), str(home),
+                                                     "--bind", str(workdir), str(workdir),
+                                                     "--unsetenv", "JPY_PARENT_PID"]
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_spec_manager(home.parent, sandbox),
+                                transport="ipc", ip=str(home / "runtime" / "k"),
+                                connection_file=str(home / "runtime" / "kernel.json"))
         client = LimitedClient(self.nb, km=km, allow_errors=True, interrupt_on_timeout=False,
                                 timeout_func=self._cell_timeout, startup_timeout=60, record_timing=False,
                                 skip_cells_with_tag="\0never-skip", resources={"metadata": {"path": str(workdir)}})
@@ -257,8 +273,8 @@ class Run:
 def _exit_reason(code):
     if code is None:
         return "no exit code"
-    if code < 0:
-        sig = -code
+    if code < 0 or code - 128 in signal.Signals._value2member_map_:  # bubblewrap reports a signal as 128 + N
+        sig = -code if code < 0 else code - 128
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
         hint = {"SIGKILL": ": out of memory, or killed", "SIGXCPU": ": CPU time limit",
                 "SIGSEGV": ": a crash in compiled code", "SIGABRT": ": aborted, often out of memory"}
@@ -285,8 +301,21 @@ def _write(path, text):
     os.replace(tmp, path)
 
 
-def run(submission, source, output, *, release=None, cell_timeout=120.0, timeout=600.0, files=None):
-    """Grade one notebook into ``output`` (see the module docstring); returns the status."""
+def verification(nb, source_nb, *, cell_timeout, memory_mb, sandbox, hidden):
+    """``{grade_id: CellScore}``: each graded function judged out of the student's reach (:mod:`autograder.verify`)."""
+    limits = remote.Limits(call_timeout=max(1.0, min(cell_timeout, VERIFY_CALL_TIMEOUT)), memory_mb=memory_mb,
+                           cpu_seconds=int(cell_timeout) + 10)
+    results = verify.verify(nb, source_nb, limits=limits, sandbox=sandbox, hidden_paths=hidden)
+    return {gid: CellScore(float(r.score), float(r.points), r.report()) for gid, r in results.items()}
+
+
+def run(submission, source, output, *, release=None, cell_timeout=120.0, timeout=600.0, files=None,
+        sandbox=True, hidden=(), memory_mb=2048):
+    """Grade one notebook into ``output`` (see the module docstring); returns the status.
+
+    ``sandbox``: run the kernel and the verification in bubblewrap (when installed), with
+    ``hidden`` folders (solutions, the grading folder, the submissions) replaced by empty ones.
+    """
     started = time.monotonic()
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
@@ -302,9 +331,15 @@ def run(submission, source, output, *, release=None, cell_timeout=120.0, timeout
         empty.save(complete=True)
         return empty.status
     nb, notes = rebuild(submitted, source_nb, release_nb)
-    job = Run(nb, output, notes, cell_timeout=cell_timeout, deadline=started + timeout)
-    job.save()
     with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
+        bwrap = bubblewrap_prefix(hidden=[*hidden, str(output)]) if sandbox else None
+        if sandbox and bwrap is None:
+            notes.append("bubblewrap is not installed: the kernel ran without the sandbox")
+        job = Run(nb, output, notes, cell_timeout=cell_timeout, deadline=started + timeout, sandbox=bwrap)
+        # Verified first: a notebook that runs out of time still gets its verified scores.
+        job.verified = verification(nb, source_nb, cell_timeout=cell_timeout, memory_mb=memory_mb,
+                                    sandbox=sandbox, hidden=[*hidden, str(output)])
+        job.save()
         home, workdir = Path(tmp) / "home", Path(tmp) / "work"
         (home / "runtime").mkdir(parents=True)
         if files and Path(files).is_dir():  # the release's data files, never its notebooks
@@ -330,9 +365,13 @@ def main(argv=None):
     parser.add_argument("--files", help="folder whose non-notebook files are copied next to the notebook")
     parser.add_argument("--cell-timeout", type=float, default=120.0)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--memory", type=int, default=2048, help="MB per process of the verification pass")
+    parser.add_argument("--no-sandbox", action="store_true", help="run the kernel without bubblewrap")
+    parser.add_argument("--hide", action="append", default=[], help="a folder the sandbox must not see")
     args = parser.parse_args(argv)
     run(args.submission, args.source, args.output, release=args.release, cell_timeout=args.cell_timeout,
-        timeout=args.timeout, files=args.files)
+        timeout=args.timeout, files=args.files, sandbox=not args.no_sandbox, hidden=args.hide,
+        memory_mb=args.memory)
     return 0
 
 

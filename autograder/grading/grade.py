@@ -31,9 +31,12 @@ STATUSES = {
     "invalid_student": "the folder name is not a safe student id, or the folder is a symbolic link; not graded",
     "missing": "no notebook of the assignment in the student's folder; scored 0",
     "invalid_notebook": "the file is not a readable notebook (empty, not JSON, wrong nbformat, a symlink); scored 0",
-    "crashed": "the kernel died (os._exit, a signal, a resource limit); cells after that score 0",
-    "timeout": "a cell or the whole notebook hit its time limit; unfinished cells score 0",
+    "crashed": "the kernel died (os._exit, a signal, a resource limit); its functions are scored by the "
+               "verification pass",
+    "timeout": "a cell or the whole notebook hit its time limit; its functions are scored by the verification pass",
     "memory": "a cell raised MemoryError (the --memory limit); it ran to the end and is scored as usual",
+    "flagged": "the notebook's own test results claim more than the verification pass gives; the verified "
+               "scores stand: review it (patched checks, or functions that use the notebook's other variables)",
     "ok": "ran to the end; every test cell scored",
 }
 
@@ -100,8 +103,11 @@ def zero_scores(source, reason):
             for c in nb.cells if nbgrader(c).get("grade")}
 
 
-def grade_submission(course, assignment, student, folder, *, limits, work, rlimits=None):
-    """Grade one student's folder (``folder/<assignment>/``) into ``work``; returns a SubmissionResult."""
+def grade_submission(course, assignment, student, folder, *, limits, work, rlimits=None, hidden=()):
+    """Grade one student's folder (``folder/<assignment>/``) into ``work``; returns a SubmissionResult.
+
+    ``hidden``: folders the sandbox hides from student code (see :func:`secret_folders`).
+    """
     result = SubmissionResult(student, assignment, "ok", folder=student)
     sub_dir = Path(folder) / assignment
     if sub_dir.is_symlink() or not sub_dir.is_dir():
@@ -123,13 +129,22 @@ def grade_submission(course, assignment, student, folder, *, limits, work, rlimi
         release_nb = course.release_notebook(assignment, source.name)
         files = course.release / assignment
         outcome = run_worker(path, source, Path(work) / student / source.stem, limits=limits,
-                             release=release_nb, files=files if files.is_dir() else None, rlimits=rlimits)
+                             release=release_nb, files=files if files.is_dir() else None, rlimits=rlimits,
+                             hidden=hidden)
         outcome.notebook = source.name
         result.notebooks.append(outcome)
     result.status = worst(nb.status for nb in result.notebooks)
     details = [nb.detail for nb in result.notebooks if nb.status != "ok" and nb.detail]
     result.detail = "; ".join(filter(None, [*details, result.detail]))
     return result
+
+
+def secret_paths(course, submissions, db_url):
+    """What student code must never see: solutions, the grading folder, the submissions, the gradebook."""
+    paths = [course.source, course.grading, course.autograded, course.feedback, Path(submissions)]
+    if db_url.startswith("sqlite:///") and db_url != "sqlite:///:memory:":
+        paths.append(Path(db_url[len("sqlite:///"):]))
+    return [str(Path(p).resolve()) for p in paths]
 
 
 def _timestamp(sub_dir):
@@ -146,11 +161,12 @@ def _timestamp(sub_dir):
 
 
 def grade_class(course, assignment, submissions, *, workers=None, limits=None, db_url=None,
-                on_start=None, on_result=None):
+                on_start=None, on_result=None, scheduler=None):
     """Grade every student folder in ``submissions``; returns the SubmissionResults by student.
 
     ``on_start(n)`` is called with the number of submissions, ``on_result(result)`` after each
-    one is recorded (for a progress bar).
+    one is recorded (for a progress bar). ``scheduler``, a Dask scheduler's address, runs the
+    notebooks on that cluster instead of here (:mod:`.distributed`); they are recorded here all the same.
     """
     limits = limits or Limits(cell_timeout=course.cell_timeout)
     db_url = db_url or course.db_url
@@ -165,10 +181,17 @@ def grade_class(course, assignment, submissions, *, workers=None, limits=None, d
     if on_start:
         on_start(len(found))
     results, rlimits = [], limits.rlimits()
+    hidden = secret_paths(course, submissions, db_url)
     html = feedback.exporter()
     work = Path(tempfile.mkdtemp(prefix=".work-", dir=course.grading))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
+        if scheduler:
+            from .distributed import ClusterPool
+
+            pool = ClusterPool(scheduler, course, assignment, limits=limits, work=work)
+        else:
+            pool = ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1))
+        with pool:
             futures = {}
             for student, folder, problem in found:
                 if problem:
@@ -180,9 +203,12 @@ def grade_class(course, assignment, submissions, *, workers=None, limits=None, d
                     if on_result:
                         on_result(result)
                     continue
+                if scheduler:  # the folder is sent as bytes; the worker's result comes back under work
+                    futures[pool.submit(student, folder)] = student
+                    continue
                 futures[pool.submit(grade_submission, course, assignment, student, folder,
-                                    limits=limits, work=work, rlimits=rlimits)] = student
-            for future in as_completed(futures):
+                                    limits=limits, work=work, rlimits=rlimits, hidden=hidden)] = student
+            for future in (pool.as_completed if scheduler else as_completed)(futures):
                 try:
                     result = future.result()
                 except Exception as err:  # noqa: BLE001 - a grader bug must still leave a record

@@ -22,6 +22,7 @@ class Limits:
         user's processes when the limits are built; root is exempt from it).
     open_files : open file descriptors per process (RLIMIT_NOFILE).
     file_mb : largest file a process may write (RLIMIT_FSIZE), in MB.
+    sandbox : run student code in bubblewrap where it is installed.
     """
 
     memory_mb: int = 2048
@@ -30,6 +31,7 @@ class Limits:
     processes: int = 256
     open_files: int = 256
     file_mb: int = 64
+    sandbox: bool = True
 
     def rlimits(self):
         """``{resource: (soft, hard)}`` for these limits; computed in the parent, before any fork."""

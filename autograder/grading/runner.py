@@ -57,18 +57,25 @@ def worker_env():
     return env
 
 
-def run_worker(submission, source, output, *, limits=None, release=None, files=None, rlimits=None):
+def run_worker(submission, source, output, *, limits=None, release=None, files=None, rlimits=None, hidden=()):
     """Grade one notebook in a worker process; returns a :class:`NotebookResult`.
 
     ``output`` is a fresh folder for the worker's files (result.json, notebook.ipynb,
     worker.log). ``rlimits`` (from ``limits.rlimits()``) can be computed once per class.
+    ``hidden``: folders the sandboxed student code must not see (solutions, the gradebook,
+    the submissions); ``output`` is always hidden.
     """
     limits = limits or Limits()
     output = Path(output).absolute()
     output.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "autograder.grading.execute", "--submission", os.path.abspath(submission),
            "--source", os.path.abspath(source), "--output", str(output),
-           "--cell-timeout", str(limits.cell_timeout), "--timeout", str(limits.timeout)]
+           "--cell-timeout", str(limits.cell_timeout), "--timeout", str(limits.timeout),
+           "--memory", str(limits.memory_mb)]
+    if not limits.sandbox:
+        cmd.append("--no-sandbox")
+    for folder in hidden:
+        cmd += ["--hide", os.path.abspath(folder)]
     if release:
         cmd += ["--release", os.path.abspath(release)]
     if files:
@@ -105,6 +112,7 @@ def _read_result(output, notebook, code, killed, limits):
     cells = {k: CellScore(**v) for k, v in data.get("cells", {}).items()}
     result = NotebookResult(notebook, data.get("status", "error"), data.get("detail", ""),
                             data.get("notes", []), cells, executed)
+    verified = {k: CellScore(**v) for k, v in data.get("verified", {}).items()}
     if not data.get("complete"):
         for cell in cells.values():
             if cell.message.startswith("not run"):
@@ -115,7 +123,35 @@ def _read_result(output, notebook, code, killed, limits):
         else:
             result.status = "crashed"
             result.detail = f"the grading worker died ({_exit(code)}): out of memory?"
+    apply_verification(result, verified)
     return result
+
+
+def apply_verification(result, verified):
+    """Let the verified score stand for every test cell the verification pass judged.
+
+    The notebook's own score of a cell comes from the student's kernel, which the student's
+    code could have patched. A notebook that claims more than the verification pass gives
+    is ``flagged`` for the instructor (a worse status stays) and the detail names the cells.
+    Cells that scored less in the notebook (they never ran after a crash or a timeout, or an
+    earlier cell failed) get the verified score too: the functions themselves are right.
+    """
+    claimed = []
+    for grade_id, checked in verified.items():
+        cell = result.cells.get(grade_id)
+        notebook = (cell.points or 0.0) if cell else 0.0
+        if cell is not None and abs(notebook - checked.points) <= 1e-6:
+            continue
+        if notebook > checked.points:
+            claimed.append(f"{grade_id} (notebook {notebook:.3g}, verified {checked.points:.3g})")
+        note = f"verified (the notebook gave {notebook:.3g})" if cell else "verified"
+        result.cells[grade_id] = CellScore(checked.points, checked.max, f"{note}: {checked.message}")
+    if claimed:
+        if result.status == "ok":
+            result.status = "flagged"
+        result.detail = "; ".join(filter(None, [
+            result.detail, "the notebook's own test results claim more than the verification pass in "
+            + ", ".join(claimed) + "; the verified scores stand"]))
 
 
 def _exit(code):
