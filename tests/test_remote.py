@@ -1,5 +1,7 @@
 """The verification pass: student code runs in its own limited process; scores are judged here."""
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -118,3 +120,31 @@ def connect():
         assert session.sandboxed
         assert session.namespace["read_secret"]() == []
         assert session.namespace["connect"]() != "connected"
+
+
+SOLUTIONS = sorted((Path(__file__).resolve().parents[1] / "solutions").glob("a*/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_every_solution_notebook_gets_full_marks_from_the_verification_pass(path):
+    """Fairness: the definitions alone (no data loading, no experiments) must earn every point."""
+    nb = nbformat.read(path, as_version=4)
+    results = verify(nb, nb)
+    assert results, "the notebook has graded checks"
+    assert {gid: r.report() for gid, r in results.items() if r.passed != r.total} == {}
+
+
+def test_cheap_constants_are_kept_and_expensive_statements_are_not():
+    source = student_source(_submission(
+        "import numpy as np\nimport introdl as dl\nEPS = np.float64(1e-8)\nDIMS = list(range(3))\n"
+        "X, y = dl.load_digits()\nmodel = train(X)\nf = lambda x: x\n",
+        "def scaled(x):\n    return x * EPS\n"))
+    assert "EPS = np.float64(1e-08)" in source and "DIMS = list(range(3))" in source
+    assert "load_digits" not in source and "train(" not in source and "lambda" not in source
+    with RemoteSession(source, limits=Limits(call_timeout=5)) as session:
+        assert session.namespace["scaled"](2.0) == 2e-8
+
+
+def test_a_failing_import_or_constant_leaves_only_that_name_undefined():
+    scores, _ = _scores("import not_a_module\nBAD = int('x')\n", GOOD)
+    assert scores == {"t_err": 1.0, "t_sizes": 2.0}

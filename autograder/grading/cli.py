@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..remote import bubblewrap_prefix
 from . import course as courses
 from . import export as exporting
 from .grade import STATUSES, grade_class
@@ -111,19 +112,31 @@ def grade_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.
                                                         help="DIR/<student>/<assignment>/<notebook>.ipynb")],
               workers: Workers = None, timeout: Timeout = 600, cell_timeout: CellTimeout = None,
               memory: Memory = 2048,
+              sandbox: Annotated[bool, typer.Option(
+                  "--sandbox/--no-sandbox", help="Run student code in bubblewrap (hidden solutions, gradebook "
+                  "and submissions; no network) where it is installed.")] = True,
               gradebook: Gradebook = None,
+              scheduler: Annotated[str | None, typer.Option(
+                  help="Address of a Dask scheduler, e.g. tcp://10.0.0.5:8786: the notebooks run on its workers "
+                       "(--workers is then ignored); the gradebook is still written here.")] = None,
               root: Root = None):
     """Grade every student's submission in parallel, limited worker processes; record and print the grades."""
     course = _course(root)
     _assignments(course, [assignment])
-    limits = Limits(memory_mb=memory, timeout=timeout, cell_timeout=cell_timeout or course.cell_timeout)
+    limits = Limits(memory_mb=memory, timeout=timeout, cell_timeout=cell_timeout or course.cell_timeout,
+                    sandbox=sandbox)
+    if sandbox and bubblewrap_prefix() is None:
+        console.print("[yellow]warning:[/] bubblewrap (bwrap) is not installed, so student code runs without the "
+                      "sandbox: it could read solutions/ and the gradebook. Install it (Debian/Ubuntu: "
+                      "apt-get install bubblewrap) or pass --no-sandbox to silence this.", soft_wrap=True)
     db_url = courses.resolve_db_url(gradebook, course.root) if gradebook else course.db_url
-    with Progress(TextColumn(f"grading {assignment}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    where = f" on {escape(scheduler)}" if scheduler else ""
+    with Progress(TextColumn(f"grading {assignment}{where}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, transient=True) as bar:
         task = bar.add_task("", total=None)
         try:
             results = grade_class(
-                course, assignment, submissions, workers=workers, limits=limits, db_url=db_url,
+                course, assignment, submissions, workers=workers, limits=limits, db_url=db_url, scheduler=scheduler,
                 on_start=lambda n: bar.update(task, total=n),
                 on_result=lambda r: bar.update(task, advance=1, description=f"{r.student}: {r.status}"))
         except (ReleaseError, RuntimeError, ValueError) as err:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cgroup
 from .limits import Limits, preexec
 from .score import CellScore
 
@@ -81,17 +82,25 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
     if files:
         cmd += ["--files", os.path.abspath(files)]
     started = time.monotonic()
-    with open(output / "worker.log", "wb") as log:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                env=worker_env(), cwd=output, process_group=0,
-                                preexec_fn=preexec(rlimits or limits.rlimits()))
-        try:
-            code = proc.wait(timeout=limits.timeout + GRACE)
-            killed = False
-        except subprocess.TimeoutExpired:
-            _kill_group(proc.pid)
-            code, killed = proc.wait(), True
-    _kill_kernel(output / "kernel.pid")
+    group = cgroup.create(limits.processes)
+    join = group.join_fd() if group else None
+    setup = preexec(rlimits or limits.rlimits())
+    try:
+        with open(output / "worker.log", "wb") as log:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    env=worker_env(), cwd=output, process_group=0,
+                                    preexec_fn=cgroup.joiner(join, setup) if group else setup)
+            try:
+                code = proc.wait(timeout=limits.timeout + GRACE)
+                killed = False
+            except subprocess.TimeoutExpired:
+                _kill_group(proc.pid)
+                code, killed = proc.wait(), True
+        _kill_kernel(output / "kernel.pid")
+    finally:
+        if group:  # whatever the student's code left running, wherever it moved
+            os.close(join)
+            group.close()
     result = _read_result(output, Path(source).name, code, killed, limits)
     result.seconds = time.monotonic() - started
     return result

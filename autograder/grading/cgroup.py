@@ -1,0 +1,118 @@
+"""A process-count cgroup per grading worker: caps fork bombs and removes every leftover process.
+
+RLIMIT_NPROC does not apply to root, who often runs graders in containers and CI; a cgroup's
+``pids.max`` does, and it counts every process and thread the worker, its kernel and the
+student's code start, whatever session or process group they move to. When the worker is
+done, everything still in the cgroup (a daemon the student double-forked, a fork bomb) is
+killed, then the cgroup is removed.
+
+Works with cgroup v1 (``/sys/fs/cgroup/pids``) and v2 (when the pids controller is enabled
+for our cgroup's children); where neither is writable, :func:`create` returns None and the
+grader relies on RLIMIT_NPROC.
+"""
+
+import itertools
+import os
+import signal
+import time
+from pathlib import Path
+
+MOUNT = Path("/sys/fs/cgroup")
+_names = itertools.count()
+
+
+def _own_cgroups():
+    """``[(controllers, path)]`` of this process, from /proc/self/cgroup."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return []
+    return [(parts[1], parts[2]) for parts in (line.split(":", 2) for line in lines) if len(parts) == 3]
+
+
+def _parent():
+    """The folder under which this process may create a pids cgroup, or None."""
+    for controllers, path in _own_cgroups():
+        if "pids" in controllers.split(","):  # v1: a pids hierarchy of its own
+            folder = MOUNT / "pids" / path.lstrip("/")
+            if (folder / "cgroup.procs").is_file():
+                return folder
+    for controllers, path in _own_cgroups():
+        if controllers == "":  # v2: the unified hierarchy
+            folder = MOUNT / path.lstrip("/")
+            try:
+                if "pids" in (folder / "cgroup.subtree_control").read_text().split():
+                    return folder
+            except OSError:
+                return None
+    return None
+
+
+class PidsCgroup:
+    """One worker's cgroup: at most ``max_pids`` processes and threads; :meth:`close` kills them all."""
+
+    def __init__(self, folder, max_pids):
+        self.folder = folder
+        (folder / "pids.max").write_text(str(max_pids))
+        self.procs = folder / "cgroup.procs"
+
+    def join_fd(self):
+        """An open descriptor of ``cgroup.procs``: a child writes ``0`` to it to join, before exec."""
+        return os.open(self.procs, os.O_WRONLY | os.O_CLOEXEC)
+
+    def pids(self):
+        try:
+            return [int(p) for p in self.procs.read_text().split()]
+        except (OSError, ValueError):
+            return []
+
+    def close(self):
+        """Kill every process left in the cgroup, then remove it."""
+        for _ in range(50):  # a fork bomb may still be forking: repeat until empty
+            pids = self.pids()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.02)
+        for _ in range(50):
+            try:
+                self.folder.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:  # killed processes leave the cgroup a moment later
+                time.sleep(0.02)
+
+
+def create(max_pids):
+    """A new :class:`PidsCgroup`, or None where cgroups cannot be used (not root, no pids controller)."""
+    parent = _parent()
+    if parent is None:
+        return None
+    folder = parent / f"autograder-{os.getpid()}-{next(_names)}"
+    try:
+        folder.mkdir()
+        return PidsCgroup(folder, max_pids)
+    except OSError:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+        return None
+
+
+def joiner(fd, then):
+    """A ``preexec_fn``: join the cgroup (``fd`` from :meth:`PidsCgroup.join_fd`), then run ``then``."""
+
+    def apply():
+        try:
+            os.write(fd, b"0")
+        except OSError:
+            pass  # not in the cgroup: RLIMIT_NPROC still applies to other users than root
+        then()
+
+    return apply

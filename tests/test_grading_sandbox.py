@@ -1,0 +1,185 @@
+"""The grader's defences, one mechanism at a time: the verification pass, the kernel's
+sandbox, and the per-worker process cgroup. (tests/adversarial/ grades a whole hostile class.)"""
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import nbformat
+import pytest
+from fixtures.grading_support import ASSIGNMENT, NOTEBOOK, copy_course, solutions, submit
+
+from autograder.grading import cgroup
+from autograder.grading.cli import main
+from autograder.grading.export import table
+from autograder.grading.gradebook import statuses
+from autograder.grading.runner import NotebookResult, apply_verification
+from autograder.grading.score import CellScore
+from autograder.remote import bubblewrap_prefix
+
+SPLIT, ERROR = "f1-test_split_sizes", "f1-test_error_rate"
+needs_bwrap = pytest.mark.skipif(bubblewrap_prefix() is None, reason="bubblewrap (bwrap) is not installed")
+
+
+def _notebook(status="ok", **cells):
+    return NotebookResult(NOTEBOOK, status, cells={k: CellScore(*v) for k, v in cells.items()})
+
+
+def test_agreeing_scores_leave_the_notebook_as_it_ran():
+    nb = _notebook(a=(2.0, 2.0, "✓ split_sizes"), b=(0.5, 1.0, "✗ error_rate"))
+    apply_verification(nb, {"a": CellScore(2.0, 2.0, "v"), "b": CellScore(0.5, 1.0, "v")})
+    assert (nb.status, nb.score, nb.detail, nb.cells["a"].message) == ("ok", 2.5, "", "✓ split_sizes")
+
+
+def test_a_notebook_claiming_more_than_verified_is_flagged_and_the_verified_score_stands():
+    nb = _notebook(a=(2.0, 2.0, "✓"), b=(1.0, 1.0, "✓"))
+    apply_verification(nb, {"a": CellScore(2.0, 2.0, "✓"), "b": CellScore(0.0, 1.0, "✗ error_rate: 0 of 4")})
+    assert nb.status == "flagged" and nb.score == 2.0
+    assert "b (notebook 1, verified 0)" in nb.detail and "✗ error_rate" in nb.cells["b"].message
+
+
+def test_cells_that_never_ran_get_the_verified_score_without_a_flag_and_worse_statuses_stay():
+    nb = _notebook("crashed", a=(2.0, 2.0, "✓"), b=(0.0, 1.0, "not run: the kernel died earlier"))
+    nb.detail = "the kernel died"
+    apply_verification(nb, {"a": CellScore(0.0, 2.0, "✗"), "b": CellScore(1.0, 1.0, "✓")})
+    assert nb.status == "crashed" and nb.score == 1.0
+    assert "verified (the notebook gave 0)" in nb.cells["b"].message and "claim more" in nb.detail
+
+
+@pytest.mark.skipif(cgroup.create(8) is None, reason="no writable pids cgroup (not root, or no pids controller)")
+def test_the_worker_cgroup_caps_processes_and_kills_every_leftover():
+    group = cgroup.create(20)
+    token = uuid.uuid4().hex
+    bomb = ("import os, time\nfor _ in range(60):\n    try:\n        if os.fork() == 0:\n            os.setsid()\n"
+            "    except OSError:\n        break\ntime.sleep(120)\n")
+    fd = group.join_fd()
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", bomb, token], preexec_fn=cgroup.joiner(fd, lambda: None))
+        deadline = time.monotonic() + 10
+        while len(group.pids()) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(group.pids()) == 20, "the bomb stops at pids.max"
+    finally:
+        os.close(fd)
+        group.close()
+    proc.wait(timeout=10)
+    assert not group.folder.exists()
+    assert not _processes_with(token), "every process the bomb started (in new sessions too) is gone"
+
+
+def _processes_with(token):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if token.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+PROBE = """
+import os, socket
+def _try(action):
+    try:
+        return repr(action())
+    except Exception as err:
+        return type(err).__name__
+print("PROBE solutions=" + _try(lambda: os.listdir({solutions!r})))
+print("PROBE gradebook=" + _try(lambda: len(open({gradebook!r}, "rb").read())))
+print("PROBE write_course=" + _try(lambda: open({course!r} + "/pwned.txt", "w").write("x")))
+print("PROBE home=" + _try(lambda: os.listdir(os.path.expanduser("~root"))))
+print("PROBE network=" + _try(lambda: socket.create_connection(("1.1.1.1", 53), timeout=2) and "connected"))
+print("PROBE seed=" + _try(lambda: os.environ.get("AUTOGRADER_HIDDEN_SEED")))
+if os.fork() == 0:  # a daemon that outlives the kernel, unless the grader removes it
+    os.setsid()
+    os.execv("/bin/sleep", ["sleep", "300", {token!r}])
+"""
+SWALLOW = "get_ipython().set_custom_exc((AssertionError,), lambda *args, **kwargs: None)\n"
+PATCH = "def check(name, fn, **kw):\n    return {'split_sizes': 2.0, 'error_rate': 1.0}[name]\n"
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory):
+    """One batch: an honest student whose answer also probes the sandbox, and two who patch the checks."""
+    tmp = tmp_path_factory.mktemp("sandbox")
+    course = copy_course(tmp)
+    done, token = solutions(course), uuid.uuid4().hex
+    subs = tmp / "submitted"
+    probe = PROBE.format(solutions=str(course.source), gradebook=course.db_url[len("sqlite:///"):],
+                         course=str(course.root), token=token)
+    submit(subs, "pia", course, {**done, "f1-split_sizes": done["f1-split_sizes"] + "\n" + probe})
+    submit(subs, "sam", course, edit=_added_cell(SWALLOW))  # blank answers, failures swallowed
+    submit(subs, "pat", course, edit=_added_cell(PATCH))  # blank answers, check() replaced
+    before = _snapshot(course)
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(["grade", ASSIGNMENT, "--submissions", str(subs), "--root", str(course.root), "--workers", "2",
+                     "--cell-timeout", "20", "--timeout", "120"])
+    assert code == 0, buffer.getvalue()
+    rows = {r["student"]: r for r in table(course.db_url, ASSIGNMENT, course)[1]}
+    return course, token, before, rows
+
+
+def _added_cell(source):
+    """An ``edit`` for :func:`submit`: a cell of the student's own after the imports."""
+    return lambda nb: nb.cells.insert(2, nbformat.v4.new_code_cell(source))
+
+
+def _snapshot(course):
+    return {p: p.stat().st_mtime_ns for p in course.root.rglob("*") if course.grading not in (p, *p.parents)}
+
+
+def test_patched_checks_score_what_the_functions_deserve_and_are_flagged(hostile_class):
+    course, _, _, rows = hostile_class
+    for student in ("sam", "pat"):
+        assert (rows[student]["status"], rows[student]["score"]) == ("flagged", 0.0), rows[student]
+    detail = {key[1]: row["detail"] for key, row in statuses(course.db_url, ASSIGNMENT).items()}
+    for student in ("sam", "pat"):
+        assert "claim more than the verification pass" in detail[student], detail
+        assert SPLIT in detail[student] and ERROR in detail[student], detail
+
+
+def test_an_honest_student_probing_the_machine_keeps_full_marks(hostile_class):
+    _, _, _, rows = hostile_class
+    assert (rows["pia"]["status"], rows["pia"][SPLIT], rows["pia"][ERROR]) == ("ok", 2.0, 1.0)
+
+
+@needs_bwrap
+def test_the_kernel_sees_no_solutions_gradebook_home_or_network_and_cannot_write_the_course(hostile_class):
+    course, _, before, _ = hostile_class
+    nb = nbformat.read(course.autograded / "pia" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    probe = dict(line[len("PROBE "):].split("=", 1) for line in printed.splitlines() if line.startswith("PROBE "))
+    assert probe["solutions"] == "[]", probe
+    assert probe["gradebook"] in ("0", "PermissionError"), probe  # an empty file, or a device it cannot read
+    # /root is empty but for the mount point of the interpreter (pyenv installs under /root)
+    assert all(f"/root/{name}" in sys.base_prefix for name in eval(probe["home"])), probe  # noqa: S307 - a repr
+    assert probe["network"] != repr("connected"), probe
+    assert not (course.root / "pwned.txt").exists()  # the write, if any, went to the sandbox's private /tmp
+    assert _snapshot(course) == before, "nothing outside the grading folder changed"
+
+
+def test_processes_the_student_left_running_are_gone_after_grading(hostile_class):
+    _, token, _, _ = hostile_class
+    assert not _processes_with(token)
+
+
+def test_without_bubblewrap_the_grader_warns_once_and_still_grades(tmp_path, monkeypatch, capsys):
+    course = copy_course(tmp_path)
+    submit(tmp_path / "subs", "ann", course, solutions(course))
+    monkeypatch.setattr("autograder.grading.cli.bubblewrap_prefix", lambda **kw: None)
+    code = main(["grade", ASSIGNMENT, "--submissions", str(tmp_path / "subs"), "--root", str(course.root),
+                 "--no-sandbox"])
+    out = capsys.readouterr().out
+    assert code == 0 and "is not installed" not in out, "--no-sandbox: no warning"
+    code = main(["grade", ASSIGNMENT, "--submissions", str(tmp_path / "subs"), "--root", str(course.root)])
+    out, err = capsys.readouterr()
+    assert code == 0 and not err
+    assert out.count("bubblewrap (bwrap) is not installed") == 1, out
+    assert table(course.db_url, ASSIGNMENT, course)[1][0]["score"] == 3.0
