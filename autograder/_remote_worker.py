@@ -48,6 +48,7 @@ def _call(fn, args, kwargs, forbidden):
         sys.setprofile(profiler)
         try:
             out = fn(*args, **kwargs)
+            watched = sys.getprofile() is profiler
         except BaseException as err:  # noqa: BLE001 - reported to the grader as data
             sys.setprofile(None)
             frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == "<student>"]
@@ -59,6 +60,8 @@ def _call(fn, args, kwargs, forbidden):
             sys.setprofile(None)
     if hit:
         return {"reference": hit[0]}
+    if not watched:  # the function switched the detector of reference calls off
+        return {"untraced": True}
     return {"value": out, "args": args, "kwargs": kwargs}
 
 

@@ -162,6 +162,9 @@ class RemoteFunction:
 
     def __call__(self, *args, **kwargs):
         reply = self.session.call(self.__name__, args, kwargs, self.forbidden)
+        if "untraced" in reply:
+            raise StudentError("it switches off sys.setprofile, with which the grader checks that it does not call "
+                               "the reference implementation (no credit)")
         if "reference" in reply:
             raise StudentError(f"it calls the reference implementation introdl.{reply['reference']}; write the "
                                "computation yourself (no credit for calling the reference)")

@@ -8,11 +8,13 @@ judged by the checks in this process, on visible and hidden cases.
 """
 
 import ast
+import os
 import re
+from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
 
-from .checks import REGISTRY, Result, run_check
+from .checks import PUBLIC_SALT, REGISTRY, Result, run_check
 from .checks.core import StudentError
 from .remote import Limits, RemoteSession
 
@@ -105,12 +107,33 @@ def graded_checks(source_nb):
     return found
 
 
+@dataclass
+class Verified:
+    """One graded function, judged in the grader's process.
+
+    result : Result
+        On the visible cases and the instructor's hidden cases: the score that stands.
+    public : Result
+        On the visible cases and the public hidden cases, the ones the notebook's own test
+        cell ran (the kernel never holds the secret); the same object without a secret.
+    """
+
+    result: Result
+    public: Result
+
+
+def _failed(name, points, message):
+    failed = Result(name, points, 0, 1, [f"  ✗ {message}"])
+    return Verified(failed, failed)
+
+
 def verify(submission_nb, source_nb, *, limits=None, sandbox=True, hidden_paths=()):
-    """Scores of the graded functions, judged here; returns {grade_id: Result}.
+    """Judge every graded function of the submission here; returns ``{grade_id: Verified}``.
 
     A check whose function crashed the student process starts the next check in a new one.
     """
     source = student_source(submission_nb)
+    secret = bool(os.environ.get("AUTOGRADER_HIDDEN_SEED"))
     results, session = {}, None
     try:
         for grade_id, name, function, points in graded_checks(source_nb):
@@ -120,15 +143,16 @@ def verify(submission_nb, source_nb, *, limits=None, sandbox=True, hidden_paths=
                     session = RemoteSession(source, limits=limits or Limits(), sandbox=sandbox, hidden=hidden_paths)
                 fn = session.namespace.get(function)
             except StudentError as err:
-                results[grade_id] = Result(name, points, 0, 1, [f"  ✗ {err}"])
+                results[grade_id] = _failed(name, points, err)
                 continue
             if fn is None:
-                results[grade_id] = Result(name, points, 0, 1, [f"  ✗ the function {function} is not defined"])
+                results[grade_id] = _failed(name, points, f"the function {function} is not defined")
                 continue
             fn.forbidden = [(f.__module__, f.__qualname__) for f in spec.forbidden_functions]
             result = run_check(spec, fn, hidden=True)
-            result.points = points
-            results[grade_id] = result
+            public = run_check(spec, fn, hidden=True, salt=PUBLIC_SALT) if secret else result
+            result.points = public.points = points
+            results[grade_id] = Verified(result, public)
     finally:
         if session is not None:
             session.close()

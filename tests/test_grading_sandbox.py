@@ -50,7 +50,23 @@ def test_cells_that_never_ran_get_the_verified_score_without_a_flag_and_worse_st
     assert "verified (the notebook gave 0)" in nb.cells["b"].message and "claim more" in nb.detail
 
 
-@pytest.mark.skipif(cgroup.create(8) is None, reason="no writable pids cgroup (not root, or no pids controller)")
+def test_the_flag_compares_the_cases_the_notebook_ran_and_the_secret_cases_score():
+    nb = _notebook(a=(1.0, 1.0, "✓"))  # the notebook ran the public hidden cases and passed them all
+    apply_verification(nb, {"a": CellScore(0.5, 1.0, "✗ 2 of 4", public=1.0)})
+    assert (nb.status, nb.score) == ("ok", 0.5), "a secret case failed: no flag, its score stands"
+    nb = _notebook(a=(1.0, 1.0, "✓"))
+    apply_verification(nb, {"a": CellScore(0.5, 1.0, "✗ 2 of 4", public=0.5)})
+    assert (nb.status, nb.score) == ("flagged", 0.5)
+
+
+def _cgroups_available():
+    group = cgroup.create(8)
+    if group is not None:
+        group.close()
+    return group is not None
+
+
+@pytest.mark.skipif(not _cgroups_available(), reason="no writable pids cgroup (not root, or no pids controller)")
 def test_the_worker_cgroup_caps_processes_and_kills_every_leftover():
     group = cgroup.create(20)
     token = uuid.uuid4().hex
@@ -183,3 +199,16 @@ def test_without_bubblewrap_the_grader_warns_once_and_still_grades(tmp_path, mon
     assert code == 0 and not err
     assert out.count("bubblewrap (bwrap) is not installed") == 1, out
     assert table(course.db_url, ASSIGNMENT, course)[1][0]["score"] == 3.0
+
+
+@pytest.mark.skipif(not _cgroups_available(), reason="no writable pids cgroup (not root, or no pids controller)")
+def test_cgroups_of_a_grader_that_died_are_swept_with_their_processes():
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = cgroup._parent() / f"autograder-{dead.stdout.strip()}-0"
+    stale.mkdir()
+    group = cgroup.PidsCgroup(stale, 10)
+    fd = group.join_fd()
+    orphan = subprocess.Popen(["sleep", "300"], preexec_fn=cgroup.joiner(fd, lambda: None))
+    os.close(fd)
+    cgroup._sweep(cgroup._parent())
+    assert orphan.wait(timeout=10) == -9 and not stale.exists()

@@ -33,7 +33,7 @@ def _submission(*sources):
 
 def _scores(*sources, **kw):
     results = verify(_submission(*sources), SOURCE_NB, limits=Limits(call_timeout=5, memory_mb=1024), **kw)
-    return {gid: r.score for gid, r in results.items()}, results
+    return {gid: v.result.score for gid, v in results.items()}, {gid: v.result for gid, v in results.items()}
 
 
 def test_correct_functions_get_full_marks():
@@ -129,7 +129,7 @@ SOLUTIONS = sorted((Path(__file__).resolve().parents[1] / "solutions").glob("a*/
 def test_every_solution_notebook_gets_full_marks_from_the_verification_pass(path):
     """Fairness: the definitions alone (no data loading, no experiments) must earn every point."""
     nb = nbformat.read(path, as_version=4)
-    results = verify(nb, nb)
+    results = {gid: v.result for gid, v in verify(nb, nb).items()}
     assert results, "the notebook has graded checks"
     assert {gid: r.report() for gid, r in results.items() if r.passed != r.total} == {}
 
@@ -148,3 +148,21 @@ def test_cheap_constants_are_kept_and_expensive_statements_are_not():
 def test_a_failing_import_or_constant_leaves_only_that_name_undefined():
     scores, _ = _scores("import not_a_module\nBAD = int('x')\n", GOOD)
     assert scores == {"t_err": 1.0, "t_sizes": 2.0}
+
+
+def test_switching_off_the_reference_detector_earns_nothing():
+    evasion = ("import sys, introdl\n\ndef error_rate(y_pred, y_true):\n    sys.setprofile(None)\n"
+               "    return introdl.error_rate(y_pred, y_true)\n")
+    scores, results = _scores(GOOD, evasion)
+    assert scores == {"t_err": 0.0, "t_sizes": 2.0}
+    assert "sys.setprofile" in results["t_err"].report()
+
+
+def test_with_a_secret_seed_the_public_cases_are_judged_too(monkeypatch):
+    submission = _submission(GOOD)
+    plain = verify(submission, SOURCE_NB, limits=Limits(call_timeout=5))
+    assert all(v.public is v.result for v in plain.values()), "no secret: one run"
+    monkeypatch.setenv("AUTOGRADER_HIDDEN_SEED", "s3cret")
+    both = verify(submission, SOURCE_NB, limits=Limits(call_timeout=5))
+    assert all(v.public is not v.result and v.public.score == v.result.score == v.result.points
+               for v in both.values())

@@ -88,11 +88,24 @@ class PidsCgroup:
                 time.sleep(0.02)
 
 
+def _sweep(parent):
+    """Remove the cgroups of graders that died (killed before they could clean up), and their processes."""
+    for folder in parent.glob("autograder-*-*"):
+        owner = folder.name.split("-")[1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            try:
+                PidsCgroup(folder, max_pids=0).close()  # 0: nothing left in it can fork any more
+            except OSError:
+                continue  # another grader swept it first
+
+
 def create(max_pids):
     """A new :class:`PidsCgroup`, or None where cgroups cannot be used (not root, no pids controller)."""
     parent = _parent()
     if parent is None:
         return None
+    if next(_names) == 0:  # once per grader process
+        _sweep(parent)
     folder = parent / f"autograder-{os.getpid()}-{next(_names)}"
     try:
         folder.mkdir()

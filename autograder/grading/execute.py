@@ -100,8 +100,12 @@ def kernel_spec_manager(folder, sandbox=None):
 
 
 def kernel_env(home):
-    """The kernel's environment: the worker's (already minimal), with a private home."""
-    env = dict(os.environ)
+    """The kernel's environment: the worker's (already minimal), with a private home.
+
+    The hidden tests' secret stays in the worker: the kernel's test cells run the public
+    hidden cases, and the recorded scores come from the verification pass.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_HIDDEN_SEED"}
     env.update(HOME=str(home), IPYTHONDIR=str(home / ".ipython"), MPLCONFIGDIR=str(home / ".matplotlib"),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1",
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2",
@@ -302,11 +306,15 @@ def _write(path, text):
 
 
 def verification(nb, source_nb, *, cell_timeout, memory_mb, sandbox, hidden):
-    """``{grade_id: CellScore}``: each graded function judged out of the student's reach (:mod:`autograder.verify`)."""
+    """``{grade_id: CellScore}``: each graded function judged out of the student's reach (:mod:`autograder.verify`).
+
+    ``public`` is the score on the cases the notebook's own test cell ran, to compare with it.
+    """
     limits = remote.Limits(call_timeout=max(1.0, min(cell_timeout, VERIFY_CALL_TIMEOUT)), memory_mb=memory_mb,
                            cpu_seconds=int(cell_timeout) + 10)
     results = verify.verify(nb, source_nb, limits=limits, sandbox=sandbox, hidden_paths=hidden)
-    return {gid: CellScore(float(r.score), float(r.points), r.report()) for gid, r in results.items()}
+    return {gid: CellScore(float(v.result.score), float(v.result.points), v.result.report(),
+                           public=float(v.public.score)) for gid, v in results.items()}
 
 
 def run(submission, source, output, *, release=None, cell_timeout=120.0, timeout=600.0, files=None,

@@ -47,7 +47,8 @@ class NotebookResult:
 def worker_env():
     """A minimal environment: no secrets of the instructor's shell reach student code.
 
-    AUTOGRADER_HIDDEN_SEED (the hidden tests' seed) is passed on when the instructor set it.
+    AUTOGRADER_HIDDEN_SEED (the hidden tests' seed) is passed on when the instructor set it:
+    the worker's verification pass needs it; the worker keeps it from the kernel.
     """
     bin_dir = str(Path(sys.executable).parent)
     env = {"PATH": os.pathsep.join([bin_dir, "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -151,8 +152,9 @@ def apply_verification(result, verified):
         notebook = (cell.points or 0.0) if cell else 0.0
         if cell is not None and abs(notebook - checked.points) <= 1e-6:
             continue
-        if notebook > checked.points:
-            claimed.append(f"{grade_id} (notebook {notebook:.3g}, verified {checked.points:.3g})")
+        same_cases = checked.points if checked.public is None else checked.public
+        if notebook > same_cases + 1e-6:
+            claimed.append(f"{grade_id} (notebook {notebook:.3g}, verified {same_cases:.3g})")
         note = f"verified (the notebook gave {notebook:.3g})" if cell else "verified"
         result.cells[grade_id] = CellScore(checked.points, checked.max, f"{note}: {checked.message}")
     if claimed:

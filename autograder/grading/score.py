@@ -25,6 +25,7 @@ class CellScore:
     points: float | None
     max: float
     message: str = ""
+    public: float | None = None  # verification only: the score on the cases the notebook ran
 
     def to_dict(self):
         return asdict(self)

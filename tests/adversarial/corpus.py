@@ -385,14 +385,7 @@ def verification_sabotage(ctx, folder):
     write(folder, insert_after(nb, IMPORTS, code))
 
 
-@case("reference-evasion", "calls the reference", "flagged", 0,
-      xfail="each function switches the checks' reference-call detector off with sys.setprofile(None) and then "
-            "calls introdl's reference. The detector is a profile hook inside the student's own process (the kernel, "
-            "and autograder._remote_worker._call in the verification), so student code can remove it: verified 7, "
-            "status ok, where the README says calling the reference earns nothing. Reproduce: "
-            "autograder.verify.verify() on a notebook whose only cell is 'import sys, introdl' + 'def error_rate("
-            "y_pred, y_true): sys.setprofile(None); return introdl.error_rate(y_pred, y_true)' gives 1 of 1 point "
-            "(without the setprofile line: 0, 'calls the reference implementation')")
+@case("reference-evasion", "calls the reference", "flagged", 0)
 def reference_evasion(ctx, folder):
     """Every function calls introdl's reference implementation after sys.setprofile(None), which
     switches off the checks' detector of reference calls. Calling the reference earns nothing (README),

@@ -273,12 +273,6 @@ def test_no_process_outlives_the_batch(report):
     assert report["survivors"] == [], "processes of the corpus still ran after the batch (killed by the test)"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known and documented (README: not protected): the kernel's environment holds AUTOGRADER_HIDDEN_SEED "
-    "(runner.worker_env passes it to the worker, execute.kernel_env copies it into the kernel's environment, "
-    "bubblewrap keeps it), so the hidden-seed case prints the course-wide secret into its own feedback page and "
-    "autograded notebook. Reproduce: AUTOGRADER_HIDDEN_SEED=s3cret autograder grade a1_splits --submissions S "
-    "with a cell print(os.environ['AUTOGRADER_HIDDEN_SEED']); grep -rl s3cret grading/"))
 def test_hidden_seed_does_not_leak(report):
     assert report["seed_leaks"] == []
 
