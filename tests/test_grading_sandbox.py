@@ -4,10 +4,12 @@ sandbox, and the per-worker process cgroup. (tests/adversarial/ grades a whole h
 import contextlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -22,6 +24,7 @@ from autograder.grading.score import CellScore
 from autograder.remote import bubblewrap_prefix
 
 SPLIT, ERROR = "f1-test_split_sizes", "f1-test_error_rate"
+ROOT = Path(__file__).resolve().parents[1]
 needs_bwrap = pytest.mark.skipif(bubblewrap_prefix() is None, reason="bubblewrap (bwrap) is not installed")
 
 
@@ -121,9 +124,22 @@ PATCH = "def check(name, fn, **kw):\n    return {'split_sizes': 2.0, 'error_rate
 
 
 @pytest.fixture(scope="module")
-def hostile_class(tmp_path_factory):
-    """One batch: an honest student whose answer also probes the sandbox, and two who patch the checks."""
-    tmp = tmp_path_factory.mktemp("sandbox")
+def hostile_class():
+    """One batch: an honest student whose answer also probes the sandbox, and two who patch the checks.
+
+    The course lives in the checkout, not under /tmp (which the sandbox replaces as a whole),
+    so that hiding solutions/, the grading folder and the gradebook is what is tested.
+    """
+    tmp = ROOT / ".pytest-sandbox" / uuid.uuid4().hex
+    try:
+        yield _grade_hostile_class(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            tmp.parent.rmdir()  # unless another run still uses it
+
+
+def _grade_hostile_class(tmp):
     course = copy_course(tmp)
     done, token = solutions(course), uuid.uuid4().hex
     subs = tmp / "submitted"
@@ -177,7 +193,7 @@ def test_the_kernel_sees_no_solutions_gradebook_home_or_network_and_cannot_write
     # /root is empty but for the mount point of the interpreter (pyenv installs under /root)
     assert all(f"/root/{name}" in sys.base_prefix for name in eval(probe["home"])), probe  # noqa: S307 - a repr
     assert probe["network"] != repr("connected"), probe
-    assert not (course.root / "pwned.txt").exists()  # the write, if any, went to the sandbox's private /tmp
+    assert probe["write_course"] in ("OSError", "PermissionError"), probe  # a read-only file system
     assert _snapshot(course) == before, "nothing outside the grading folder changed"
 
 
