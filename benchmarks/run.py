@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_batchnorm  # noqa: E402
 import bench_gradcheck  # noqa: E402
+import bench_grading  # noqa: E402
 import bench_notebooks  # noqa: E402
 import bench_training_step  # noqa: E402
 from harness import fmt_time, interleaved, machine, row  # noqa: E402
@@ -62,8 +63,7 @@ def gradcheck():
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
-def notebooks():
-    times = bench_notebooks.all_notebooks()
+def notebooks(times):
     lines = ["## 5. Solution notebooks, top to bottom (fresh kernel, one BLAS thread, one at a time)", "",
              "| notebook | seconds |", "|---|---|"]
     lines += [f"| {name} | {seconds:.1f} |" for name, seconds in times.items()]
@@ -72,9 +72,33 @@ def notebooks():
     return lines
 
 
+def grading(times):
+    """Section 6; the estimate uses the solution run times of section 5, measured in the same run."""
+    return bench_grading.section(times)
+
+
+GRADING = "## 6. "
+
+
+def only_grading(out=RESULTS):
+    """``run.py --only grading``: measure section 6 again (and the section 5 times it needs, not written)
+    and replace it in results.md, keeping the other sections of the last full run."""
+    times = bench_notebooks.all_notebooks()
+    text = out.read_text()
+    head = text[:text.index(GRADING)] if GRADING in text else text.rstrip("\n") + "\n\n"
+    lines = grading(times)
+    lines.insert(2, f"Regenerated alone on {datetime.date.today()} (`python benchmarks/run.py --only grading`; "
+                    "the solution times it uses were measured again in that run, not the ones of section 5 above).")
+    lines.insert(3, "")
+    out.write_text(head + "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main(out=RESULTS):
     facts = machine()
-    sections = [training_step(), batchnorm(), gradcheck(), notebooks()]
+    sections = [training_step(), batchnorm(), gradcheck()]
+    times = bench_notebooks.all_notebooks()
+    sections += [notebooks(times), grading(times)]
     text = [f"# Benchmark results ({datetime.date.today()})", "",
             "Produced by `make bench` (benchmarks/run.py). Medians of 7 interleaved repeats; "
             "compare ratios, not absolute times, across runs.", ""]
@@ -86,4 +110,7 @@ def main(out=RESULTS):
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--only", "grading"]:
+        only_grading()
+    else:
+        main()
