@@ -189,7 +189,8 @@ def test_the_kernel_sees_no_solutions_gradebook_home_or_network_and_cannot_write
     printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     probe = dict(line[len("PROBE "):].split("=", 1) for line in printed.splitlines() if line.startswith("PROBE "))
     assert probe["solutions"] == "[]", probe
-    assert probe["gradebook"] in ("0", "PermissionError"), probe  # an empty file, or a device it cannot read
+    # an empty file, a device it cannot read, or nothing (the grading folder around it is hidden)
+    assert probe["gradebook"] in ("0", "PermissionError", "FileNotFoundError"), probe
     # /root is empty but for the mount point of the interpreter (pyenv installs under /root)
     assert all(f"/root/{name}" in sys.base_prefix for name in eval(probe["home"])), probe  # noqa: S307 - a repr
     assert probe["network"] != repr("connected"), probe

@@ -4,7 +4,6 @@ This layer only parses arguments and prints; the work is done by the modules of
 :mod:`autograder.grading`, which the tests call directly.
 """
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +16,7 @@ from rich.table import Table
 from ..remote import bubblewrap_prefix
 from . import course as courses
 from . import export as exporting
-from .grade import STATUSES, grade_class
+from .grade import STATUSES, default_workers, grade_class
 from .limits import Limits
 from .release import ReleaseError, out_of_sync, release
 from .selfcheck import check_notebook, verdict
@@ -28,7 +27,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 console = Console(highlight=False, soft_wrap=False)
 
 Root = Annotated[Path | None, typer.Option(help="Course folder (with nbgrader_config.py); default: found from here.")]
-Workers = Annotated[int | None, typer.Option(min=1, help="Notebooks graded at once (default: the number of cores).")]
+Workers = Annotated[int | None, typer.Option(min=1, help="Notebooks graded at once (default: cores + 1).")]
 Timeout = Annotated[float, typer.Option(min=1, help="Wall-clock seconds for a whole notebook.")]
 CellTimeout = Annotated[float | None, typer.Option(min=1, help="Seconds per cell (default: nbgrader_config's).")]
 Memory = Annotated[int, typer.Option(min=64, help="Address space of each grading process, in MB.")]
@@ -94,7 +93,7 @@ def validate_cmd(assignments: Annotated[list[str] | None, typer.Argument(help="D
     names = _assignments(course, assignments or [])
     limits = Limits(memory_mb=memory, timeout=timeout, cell_timeout=cell_timeout or course.cell_timeout)
     with console.status(f"validating {len(names)} assignment(s)"):
-        checks = validate(course, names, limits=limits, workers=workers or os.cpu_count() or 1)
+        checks = validate(course, names, limits=limits, workers=workers or default_workers())
     for item in checks:
         mark = "[green]ok[/green]    " if not item.problems else "[red]FAILED[/red]"
         expected = "full marks" if item.kind == "solution" else "0, student messages only"

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import nbformat
 
-from . import feedback, gradebook, release
+from . import feedback, gradebook, prefork, release
 from .course import NOT_STUDENTS, is_safe_id
 from .limits import Limits
 from .rebuild import nbgrader
-from .runner import NotebookResult, run_worker
+from .runner import NotebookResult, run_worker, worker_env
 from .score import CellScore
 
 # From the worst to the best; a submission's status is the worst of its notebooks'.
@@ -173,10 +173,12 @@ def grade_class(course, assignment, submissions, *, workers=None, limits=None, d
     course.source_notebooks(assignment)  # an unknown assignment fails before anything is written
     for folder in (course.grading, course.autograded, course.feedback):
         folder.mkdir(parents=True, exist_ok=True)
+    if not scheduler:  # first, so that it imports the workers' modules while the gradebook is prepared
+        prefork.start(worker_env())  # before the threads: workers fork from it (no interpreter start each)
     gradebook.prepare(db_url)
-    with tempfile.TemporaryDirectory(prefix="autograder-gradebook-") as tmp:
-        # Register the assignment's cells in this gradebook, as a release does.
-        release.generate(course, assignment, release_dir=Path(tmp) / "release", db_url=db_url)
+    registration = ThreadPoolExecutor(1)  # runs while the first notebooks do; joined before the first record
+    registered = registration.submit(_register, course, assignment, db_url)
+    registration.shutdown(wait=False)
     found = find_submissions(submissions)
     if on_start:
         on_start(len(found))
@@ -190,42 +192,70 @@ def grade_class(course, assignment, submissions, *, workers=None, limits=None, d
 
             pool = ClusterPool(scheduler, course, assignment, limits=limits, work=work)
         else:
-            pool = ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1))
+            pool = ThreadPoolExecutor(max_workers=max(1, workers or default_workers()))
         with pool:
-            futures = {}
+            futures, refused = {}, []
             for student, folder, problem in found:
                 if problem:
-                    result = SubmissionResult(student, assignment, "invalid_student", problem, folder=student)
-                    result.notebooks = [NotebookResult(s.name, "invalid_student", cells=zero_scores(s, problem))
-                                        for s in course.source_notebooks(assignment)]
-                    _finish(course, result, db_url, work, html)
+                    refused.append(_refused(course, assignment, student, problem))
+                elif scheduler:  # the folder is sent as bytes; the worker's result comes back under work
+                    futures[pool.submit(student, folder)] = student
+                else:
+                    futures[pool.submit(grade_submission, course, assignment, student, folder,
+                                        limits=limits, work=work, rlimits=rlimits, hidden=hidden)] = student
+            try:
+                for result in (*refused, *_completed(pool, futures, assignment, course, scheduler)):
+                    _finish(course, result, db_url, work, html, registered)
                     results.append(result)
                     if on_result:
                         on_result(result)
-                    continue
-                if scheduler:  # the folder is sent as bytes; the worker's result comes back under work
-                    futures[pool.submit(student, folder)] = student
-                    continue
-                futures[pool.submit(grade_submission, course, assignment, student, folder,
-                                    limits=limits, work=work, rlimits=rlimits, hidden=hidden)] = student
-            for future in (pool.as_completed if scheduler else as_completed)(futures):
-                try:
-                    result = future.result()
-                except Exception as err:  # noqa: BLE001 - a grader bug must still leave a record
-                    result = SubmissionResult(futures[future], assignment, "error", f"{type(err).__name__}: {err}")
-                    result.notebooks = [NotebookResult(s.name, "error", cells=zero_scores(s, "not graded"))
-                                        for s in course.source_notebooks(assignment)]
-                _finish(course, result, db_url, work, html)
-                results.append(result)
-                if on_result:
-                    on_result(result)
+                registered.result()  # a class without submissions still registers its assignment
+            except BaseException:
+                if isinstance(pool, ThreadPoolExecutor):  # e.g. the registration failed: stop the rest
+                    pool.shutdown(wait=False, cancel_futures=True)
+                raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return sorted(results, key=lambda r: r.student)
 
 
-def _finish(course, result, db_url, work, html):
-    """Move the executed notebooks into place, record the result, write the feedback (one writer)."""
+def _refused(course, assignment, student, problem):
+    """The result of a folder that is not graded (unsafe name, symbolic link)."""
+    result = SubmissionResult(student, assignment, "invalid_student", problem, folder=student)
+    result.notebooks = [NotebookResult(s.name, "invalid_student", cells=zero_scores(s, problem))
+                        for s in course.source_notebooks(assignment)]
+    return result
+
+
+def _completed(pool, futures, assignment, course, scheduler):
+    """The SubmissionResults as they finish; a grader failure becomes an ``error`` result."""
+    for future in (pool.as_completed if scheduler else as_completed)(futures):
+        try:
+            yield future.result()
+        except Exception as err:  # noqa: BLE001 - a grader bug must still leave a record
+            result = SubmissionResult(futures[future], assignment, "error", f"{type(err).__name__}: {err}")
+            result.notebooks = [NotebookResult(s.name, "error", cells=zero_scores(s, "not graded"))
+                                for s in course.source_notebooks(assignment)]
+            yield result
+
+
+def default_workers():
+    """One worker more than the cores: a worker waiting for its kernel or its files leaves a core idle."""
+    return (os.cpu_count() or 1) + 1
+
+
+def _register(course, assignment, db_url):
+    """Register the assignment's cells in the gradebook, as a release does (before anything is recorded)."""
+    with tempfile.TemporaryDirectory(prefix="autograder-gradebook-") as tmp:
+        release.generate(course, assignment, release_dir=Path(tmp) / "release", db_url=db_url)
+
+
+def _finish(course, result, db_url, work, html, registered):
+    """Move the executed notebooks into place, record the result, write the feedback (one writer).
+
+    ``registered``: the future of :func:`_register`; a failed registration stops the run here.
+    """
+    registered.result()
     if result.graded_in_gradebook:
         autograded = course.autograded / result.student / result.assignment
         shutil.rmtree(autograded, ignore_errors=True)

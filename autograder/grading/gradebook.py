@@ -44,12 +44,14 @@ STATUS = Table(
 def prepare(url):
     """Make ``url`` usable by nbgrader's Gradebook in this process.
 
-    SQLite creates the file but not its folder; and nbgrader 0.9.6 runs ``alembic`` by name
+    SQLite creates the file but not its folder (both are made here); and nbgrader 0.9.6 runs ``alembic`` by name
     when it creates a gradebook, so this interpreter's bin goes first on PATH (whatever the
     caller's PATH was).
     """
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url[len("sqlite:///"):])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()  # exists from now on, so that the sandbox can hide it (SQLite takes an empty file as new)
     bin_dir = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
         os.environ["PATH"] = os.pathsep.join(filter(None, [bin_dir, os.environ.get("PATH")]))

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cgroup
+from . import cgroup, prefork
 from .limits import Limits, preexec
 from .score import CellScore
 
@@ -84,27 +84,39 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
         cmd += ["--files", os.path.abspath(files)]
     started = time.monotonic()
     group = cgroup.create(limits.processes)
-    join = group.join_fd() if group else None
-    setup = preexec(rlimits or limits.rlimits())
     try:
-        with open(output / "worker.log", "wb") as log:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    env=worker_env(), cwd=output, process_group=0,
-                                    preexec_fn=cgroup.joiner(join, setup) if group else setup)
-            try:
-                code = proc.wait(timeout=limits.timeout + GRACE)
-                killed = False
-            except subprocess.TimeoutExpired:
-                _kill_group(proc.pid)
-                code, killed = proc.wait(), True
+        proc = _start(cmd, output, rlimits or limits.rlimits(), group)
+        try:
+            code = proc.wait(timeout=limits.timeout + GRACE)
+            killed = False
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
+            code, killed = proc.wait(), True
         _kill_kernel(output / "kernel.pid")
     finally:
         if group:  # whatever the student's code left running, wherever it moved
-            os.close(join)
             group.close()
     result = _read_result(output, Path(source).name, code, killed, limits)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _start(cmd, output, rlimits, group):
+    """The worker process: forked from the preloaded server when it runs (:mod:`.prefork`), else a fresh one."""
+    ctx = prefork.context()
+    if ctx is not None:
+        return prefork.ForkedWorker(ctx, cmd[3:], cwd=output, log=output / "worker.log", env=worker_env(),
+                                    rlimits=rlimits, cgroup_procs=str(group.procs) if group else None)
+    setup = preexec(rlimits)
+    join = group.join_fd() if group else None
+    try:
+        with open(output / "worker.log", "wb") as log:
+            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    env=worker_env(), cwd=output, process_group=0,
+                                    preexec_fn=cgroup.joiner(join, setup) if group else setup)
+    finally:
+        if join is not None:
+            os.close(join)
 
 
 def _read_result(output, notebook, code, killed, limits):

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import nbformat
 
+from . import prefork
 from .limits import Limits
 from .rebuild import is_test_cell, nbgrader
-from .runner import run_worker
+from .runner import run_worker, worker_env
 
 
 @dataclass
@@ -109,5 +110,6 @@ def validate(course, assignments, *, limits=None, workers=2):
     limits = limits or Limits(cell_timeout=course.cell_timeout)
     jobs = [(a, source, kind) for a in assignments for source in course.source_notebooks(a)
             for kind in ("solution", "release")]
+    prefork.start(worker_env())  # before the threads (see grade_class)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return list(pool.map(lambda job: validate_notebook(course, *job, limits), jobs))
