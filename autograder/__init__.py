@@ -4,7 +4,9 @@ Test cells call ``check("adam_update", adam_update)``. Inside IPython a failed c
 only its message, never a traceback from the grading code.
 """
 
-from .checks import REGISTRY, CheckFailed, check, run_check, use
+import importlib
+
+PUBLIC = ("REGISTRY", "CheckFailed", "check", "run_check", "use")
 
 
 def _show_message_only(shell, etype, value, tb, tb_offset=None):
@@ -19,16 +21,26 @@ def _show_message_only(shell, etype, value, tb, tb_offset=None):
     return stb
 
 
-def _install_ipython_handler():
+def _install_ipython_handler(failed):
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with jupyter
         return
     shell = get_ipython()
     if shell is not None:
-        shell.set_custom_exc((CheckFailed,), _show_message_only)
+        shell.set_custom_exc((failed,), _show_message_only)
 
 
-_install_ipython_handler()
+def __getattr__(name):
+    """The checks load on first use (``from autograder import check``), not with the package, so
+    that the grader's processes that need only a submodule (the verification's student process)
+    start without them."""
+    if name not in PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    checks = importlib.import_module(".checks", __name__)
+    _install_ipython_handler(checks.CheckFailed)
+    globals().update({key: getattr(checks, key) for key in PUBLIC})
+    return globals()[name]
 
-__all__ = ["REGISTRY", "CheckFailed", "check", "run_check", "use"]
+
+__all__ = list(PUBLIC)

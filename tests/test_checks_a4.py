@@ -131,6 +131,7 @@ def gradient_check(cost_fn, params, grads, *, eps=1e-7):
 """
     submission = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import numpy as np\nimport introdl as dl\n" + student)])
-    results = verify(submission, source_nb, limits=Limits(call_timeout=20, memory_mb=1024))
+    verified = verify(submission, source_nb, limits=Limits(call_timeout=20, memory_mb=1024))
+    results = {gid: v.result for gid, v in verified.items()}
     assert {gid: r.score for gid, r in results.items()} == {"t_numerical_gradient": 3.0, "t_gradient_check": 4.0}, \
         {gid: r.report() for gid, r in results.items()}

@@ -107,10 +107,10 @@ SOURCE_NB = nbformat.v4.new_notebook(cells=[
 def test_the_verification_pass_finds_the_init_in_the_student_process():
     right = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import numpy as np\n" + ADAM)])
     results = verify(right, SOURCE_NB, limits=Limits(call_timeout=10, memory_mb=1024))
-    assert {gid: r.score for gid, r in results.items()} == {"t_init": 1.0, "t_update": 3.0}
+    assert {gid: v.result.score for gid, v in results.items()} == {"t_init": 1.0, "t_update": 3.0}
 
     in_place = ADAM.replace("    return new, {", "    params.update(new)\n    return new, {")
     wrong = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import numpy as np\n" + in_place)])
     results = verify(wrong, SOURCE_NB, limits=Limits(call_timeout=10, memory_mb=1024))
-    assert results["t_update"].score == 0
-    assert "changed its input params" in results["t_update"].report()
+    assert results["t_update"].result.score == 0
+    assert "changed its input params" in results["t_update"].result.report()

@@ -69,7 +69,8 @@ def test_a_right_notebook_gets_full_marks_in_the_notebook_and_in_the_verificatio
     for name in NAMES:
         assert check(name, ns[name], hidden=True) == REGISTRY[name].points
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(RIGHT)])
-    results = verify(nb, SOURCE_NB, limits=Limits(call_timeout=10, memory_mb=1024))
+    verified = verify(nb, SOURCE_NB, limits=Limits(call_timeout=10, memory_mb=1024))
+    results = {gid: v.result for gid, v in verified.items()}
     assert {gid: r.score for gid, r in results.items()} == {f"t_{name}": 2.0 for name in NAMES}, \
         "\n".join(r.report() for r in results.values())
 

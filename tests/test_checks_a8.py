@@ -68,7 +68,7 @@ def test_the_verification_pass_locates_the_error_in_the_student_process():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
     source_nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         f"check('{NAME}', {NAME})", metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 3}})])
-    result = verify(nb, source_nb, limits=Limits(call_timeout=10, memory_mb=1024))["t"]
+    result = verify(nb, source_nb, limits=Limits(call_timeout=10, memory_mb=1024))["t"].result
     assert result.score < 3 and FIX_COST_FIRST in result.report(), result.report()
 
 

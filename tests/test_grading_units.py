@@ -177,3 +177,20 @@ def test_feedback_copy_hides_hidden_tests_and_test_tracebacks(course, source):
     assert "hidden=True" not in text and "HIDDEN TESTS" not in text
     assert "name 'split_sizes' is not defined" in text
     assert shown.cells[0].source.startswith("**Grading status: crashed.**")
+
+
+def test_the_assignment_is_registered_once_per_version_of_its_source(course, monkeypatch):
+    from autograder.grading import grade, release
+
+    calls = []
+    real = release.generate
+    monkeypatch.setattr(release, "generate", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    grade._register(course, ASSIGNMENT, course.db_url)
+    grade._register(course, ASSIGNMENT, course.db_url)
+    assert calls == [ASSIGNMENT], "the second run finds this version registered"
+    source = course.source / ASSIGNMENT / NOTEBOOK
+    nb = nbformat.read(source, as_version=4)
+    nb.cells[0].source += "\n\nA new sentence."
+    nbformat.write(nb, source)
+    grade._register(course, ASSIGNMENT, course.db_url)
+    assert calls == [ASSIGNMENT, ASSIGNMENT], "a new version is registered again"

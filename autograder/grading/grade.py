@@ -245,7 +245,13 @@ def default_workers():
 
 
 def _register(course, assignment, db_url):
-    """Register the assignment's cells in the gradebook, as a release does (before anything is recorded)."""
+    """Register the assignment's cells in the gradebook, as a release does (before anything is recorded).
+
+    Skipped when this gradebook already holds this version of the source notebooks (after a
+    release, or an earlier grading run).
+    """
+    if gradebook.is_registered(db_url, assignment, release.fingerprint(course, assignment)):
+        return
     with tempfile.TemporaryDirectory(prefix="autograder-gradebook-") as tmp:
         release.generate(course, assignment, release_dir=Path(tmp) / "release", db_url=db_url)
 

@@ -41,6 +41,13 @@ STATUS = Table(
 )
 
 
+REGISTERED = Table(  # which version of each assignment's source notebooks nbgrader's tables describe
+    "autograder_registered", MetaData(),
+    Column("assignment", String(128), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+)
+
+
 def prepare(url):
     """Make ``url`` usable by nbgrader's Gradebook in this process.
 
@@ -62,7 +69,23 @@ def open_gradebook(url):
     prepare(url)
     gb = Gradebook(url)
     STATUS.create(gb.engine, checkfirst=True)
+    REGISTERED.create(gb.engine, checkfirst=True)
     return gb
+
+
+def is_registered(url, assignment, fingerprint):
+    """True when the gradebook already holds the cells of this version of the assignment."""
+    with open_gradebook(url) as gb:
+        row = gb.db.execute(select(REGISTERED.c.fingerprint).where(REGISTERED.c.assignment == assignment)).first()
+        return row is not None and row.fingerprint == fingerprint
+
+
+def mark_registered(url, assignment, fingerprint):
+    """Remember that nbgrader registered this version of the assignment's cells (after it did)."""
+    with open_gradebook(url) as gb:
+        gb.db.execute(REGISTERED.delete().where(REGISTERED.c.assignment == assignment))
+        gb.db.execute(REGISTERED.insert().values(assignment=assignment, fingerprint=fingerprint))
+        gb.db.commit()
 
 
 def record(url, result):

@@ -10,6 +10,7 @@ compares it with ``course/`` file by file.
 """
 
 import filecmp
+import hashlib
 import os
 import re
 import subprocess
@@ -18,6 +19,8 @@ import tempfile
 from pathlib import Path
 
 import nbformat
+
+from . import gradebook
 
 
 class ReleaseError(RuntimeError):
@@ -54,6 +57,17 @@ def generate(course, assignments, *, release_dir=None, db_url=None, database=Tru
             errors = [line for line in lines if "ERROR]" in line or re.match(r"[\w.]*(Error|Exception)\b", line)]
             raise ReleaseError(f"nbgrader generate_assignment {pattern} failed:\n"
                                + "\n".join(dict.fromkeys(errors[-8:] or lines[-20:])))
+    if database:
+        for name in names:
+            gradebook.mark_registered(db_url or course.db_url, name, fingerprint(course, name))
+
+
+def fingerprint(course, assignment):
+    """sha256 of an assignment's source notebooks (names and bytes): a new version changes it."""
+    digest = hashlib.sha256()
+    for path in course.source_notebooks(assignment):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def release(course, assignments):
