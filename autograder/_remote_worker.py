@@ -65,8 +65,40 @@ def _call(fn, args, kwargs, forbidden):
     return {"value": out, "args": args, "kwargs": kwargs}
 
 
+class Lazy:
+    """Stands for a module, or a name imported from one, that is imported on first use.
+
+    :func:`autograder.verify.student_source` binds plotting and notebook imports to these:
+    a graded function rarely needs them, and importing them costs more than its checks.
+    ``root``: ``import a.b`` binds ``a`` (the package, after importing ``a.b``).
+    """
+
+    def __init__(self, module, attribute=None, root=None):
+        self._spec = (module, attribute, root)
+        self._value = None
+
+    def _resolve(self):
+        if self._value is None:
+            import importlib
+
+            module, attribute, root = self._spec
+            value = importlib.import_module(module)
+            if root:
+                value = sys.modules[root]
+            elif attribute:
+                value = getattr(value, attribute, None) or importlib.import_module(f"{module}.{attribute}")
+            self._value = value
+        return self._value
+
+    def __getattr__(self, name):
+        return getattr(self._resolve(), name)
+
+    def __call__(self, *args, **kwargs):
+        return self._resolve()(*args, **kwargs)
+
+
 def serve(conn, source):
-    namespace = {"__name__": "__student__"}
+    namespace = {"__name__": "__student__", "__lazy__": Lazy}
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             exec(compile(source, "<student>", "exec"), namespace)  # noqa: S102 - the point of this process

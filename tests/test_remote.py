@@ -166,3 +166,15 @@ def test_with_a_secret_seed_the_public_cases_are_judged_too(monkeypatch):
     both = verify(submission, SOURCE_NB, limits=Limits(call_timeout=5))
     assert all(v.public is not v.result and v.public.score == v.result.score == v.result.points
                for v in both.values())
+
+
+def test_plotting_and_notebook_imports_load_only_when_a_function_uses_them():
+    source = student_source(_submission(
+        "import numpy as np\nimport matplotlib.pyplot as plt\nimport matplotlib\nfrom introdl import plots\n"
+        "from autograder import check\n",
+        "def backend():\n    return plt.get_backend().lower(), matplotlib.__name__, callable(plots.plot_history)\n"
+        "def loaded():\n    import sys\n    return 'matplotlib' in sys.modules, 'autograder.checks' in sys.modules\n"))
+    assert "plt = __lazy__('matplotlib.pyplot'" in source
+    with RemoteSession(source, limits=Limits(call_timeout=10)) as session:
+        assert session.namespace["loaded"]() == (False, False), "nothing imported at load"
+        assert session.namespace["backend"]() == ("agg", "matplotlib", True)
