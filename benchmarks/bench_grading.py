@@ -598,6 +598,13 @@ COURSE = ("a1_splits", "a2_regularization", "a3_initialization", "a4_gradient_ch
 LINK = 125e6  # bytes/s: a 1 Gbit/s link between a file server and the grading machines
 
 
+def _verdict(seconds, target):
+    """"met" or how far a per-submission time is from its target."""
+    if seconds <= target:
+        return f"met: {seconds:.2f} s <= {target:.2f} s"
+    return f"missed: {seconds:.2f} s per submission would have to become {target:.2f} s"
+
+
 def estimate(m, notebook_times):
     """Per-notebook worker cost and the wall time of the whole course on 1, 8 and 64 workers."""
     n, f = m["n"], m["floor"]
@@ -662,9 +669,10 @@ def section(notebook_times, m=None):
         f"{m['fixed']['autograder']:.1f} s | {(m['autograder'] - m['fixed']['autograder']) / n:.2f} s |",
         f"| floor: (kernel {f['kernel']:.2f} + imports {f['imports']:.2f} + notebook {f['notebook']:.2f} s) "
         f"/ {WORKERS} cores | | {floor_sub:.2f} s | | |", "",
-        f"Ratios: `nbgrader autograde` / `autograder grade` = **{plain / ours:.2f}x** (target >= 1.8x: "
-        f"{ours:.2f} s would have to become {plain / 1.8:.2f} s); `autograder grade` / floor = "
-        f"**{ours / floor_sub:.2f}x** (target <= 1.3x: {1.3 * floor_sub:.2f} s). nbgrader writes no feedback in "
+        f"Ratios: `nbgrader autograde` / `autograder grade` = **{plain / ours:.2f}x** (target >= 1.8x, "
+        f"{_verdict(ours, plain / 1.8)}); `autograder grade` / floor = "
+        f"**{ours / floor_sub:.2f}x** (target <= 1.3x, {_verdict(ours, 1.3 * floor_sub)}). "
+        "nbgrader writes no feedback in "
         f"`autograde`; its `generate_feedback` took another {m['nbgrader feedback']:.1f} s "
         f"({m['nbgrader feedback'] / n:.2f} s per submission). Totals per student: {n - len(differ)} of {n} "
         "equal in both gradebooks"
