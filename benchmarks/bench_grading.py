@@ -57,18 +57,14 @@ def write_submissions(folder, n, source, release):
     """``n`` students' notebooks in nbgrader's submitted layout; returns ``{student: kind}``."""
     import nbformat
 
-    from autograder.grading.rebuild import is_answer, nbgrader
+    from autograder.grading.samples import filled
 
     source_nb = nbformat.read(source, as_version=4)
     students = {}
     for i in range(n):
         kind = KINDS[i % len(KINDS)]
         student = f"s{i:03d}-{kind.split('-')[-1]}"
-        nb = nbformat.read(release, as_version=4)
-        code = answers(kind, source_nb)
-        for cell in nb.cells:
-            if is_answer(cell) and nbgrader(cell)["grade_id"] in code:
-                cell.source = code[nbgrader(cell)["grade_id"]].rstrip("\n")
+        nb = filled(release, answers(kind, source_nb))
         path = folder / student / ASSIGNMENT / source.name
         path.parent.mkdir(parents=True)
         nbformat.write(nb, path)

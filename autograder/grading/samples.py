@@ -131,6 +131,15 @@ def answers_for(student, source_nb):
     return answers
 
 
+def filled(release, answers):
+    """The release notebook at ``release`` with ``answers`` ({answer grade_id: code}) in its answer cells."""
+    nb = nbformat.read(release, as_version=4)
+    for cell in nb.cells:
+        if is_answer(cell) and nbgrader(cell)["grade_id"] in answers:
+            cell.source = answers[nbgrader(cell)["grade_id"]].rstrip("\n")
+    return nb
+
+
 def write_samples(course, output, assignments=ASSIGNMENTS):
     """Write every sample into ``output`` (emptied first); returns the files written."""
     output = Path(output)
@@ -144,11 +153,7 @@ def write_samples(course, output, assignments=ASSIGNMENTS):
                 raise ValueError(f"no release of {assignment}/{source.name}: run `autograder release` first")
             source_nb = nbformat.read(source, as_version=4)
             for student in STUDENTS:
-                nb = nbformat.read(release, as_version=4)
-                answers = answers_for(student, source_nb)
-                for cell in nb.cells:
-                    if is_answer(cell) and nbgrader(cell)["grade_id"] in answers:
-                        cell.source = answers[nbgrader(cell)["grade_id"]].rstrip("\n")
+                nb = filled(release, answers_for(student, source_nb))
                 path = output / student / assignment / source.name
                 path.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, path)
