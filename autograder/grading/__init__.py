@@ -20,7 +20,8 @@
 - :mod:`.distributed` grading on a Dask cluster (``--scheduler``)
 
 The grader's own process never executes student code: every notebook runs in a worker
-subprocess. Statuses are listed in :data:`autograder.grading.grade.STATUSES`.
+process, whose kernel and verification process run in bubblewrap where it is installed.
+Statuses are listed in :data:`autograder.grading.grade.STATUSES`.
 """
 
 import sys

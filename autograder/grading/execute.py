@@ -2,15 +2,18 @@
 
 ``python -m autograder.grading.execute --submission S --source SRC --output DIR ...``
 
-The grader starts this process with resource limits already set (:mod:`.limits`); the
-kernel it starts inherits them. It reads the submission (any problem with the file is a
-status, not a crash), rebuilds it around the source's test and locked cells
-(:mod:`.rebuild`), executes it cell by cell with nbclient in a private temporary folder, and
-scores the test cells (:mod:`.score`). It writes into DIR:
+The grader starts this process (or forks it, :mod:`.prefork`) with resource limits already
+set (:mod:`.limits`); the kernel it starts inherits them. It reads the submission (any problem
+with the file is a status, not a crash), rebuilds it around the source's test and locked cells
+(:mod:`.rebuild`), judges the graded functions in a separate sandboxed process (the
+verification pass, :mod:`autograder.verify`), then executes the notebook cell by cell with
+nbclient, its kernel in bubblewrap, in a private temporary folder, and scores the test cells
+(:mod:`.score`). It writes into DIR:
 
 - ``result.json``: ``{"status", "detail", "notes", "cells": {grade_id: {"points", "max",
-  "message"}}, "complete"}``, rewritten after every test cell, so that a worker killed from
-  outside still leaves the scores it had;
+  "message"}}, "verified": {grade_id: {"points", "max", "message", "public"}}, "complete"}``,
+  rewritten after every test cell, so that a worker killed from outside still leaves the
+  scores it had (the runner lets the verified scores stand, :func:`.runner.apply_verification`);
 - ``notebook.ipynb``: the executed notebook (also rewritten as it goes);
 - ``kernel.pid``: ``pid start_time`` of the kernel, so the grader can stop the kernel's
   process group, which is not the worker's.
@@ -38,7 +41,6 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from .. import remote, verify
-from ..remote import bubblewrap_prefix
 from .rebuild import nbgrader, rebuild
 from .score import CellScore, score_cells
 
@@ -340,7 +342,7 @@ def run(submission, source, output, *, release=None, cell_timeout=120.0, timeout
         return empty.status
     nb, notes = rebuild(submitted, source_nb, release_nb)
     with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
-        bwrap = bubblewrap_prefix(hidden=[*hidden, str(output)]) if sandbox else None
+        bwrap = remote.bubblewrap_prefix(hidden=[*hidden, str(output)]) if sandbox else None
         if sandbox and bwrap is None:
             notes.append("bubblewrap is not installed: the kernel ran without the sandbox")
         job = Run(nb, output, notes, cell_timeout=cell_timeout, deadline=started + timeout, sandbox=bwrap)
