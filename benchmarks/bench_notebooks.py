@@ -19,8 +19,13 @@ def run(path):
     with tempfile.TemporaryDirectory() as runtime:
         km = KernelManager(kernel_name="python3", transport="ipc", ip=f"{runtime}/kernel")
         start = time.perf_counter()
-        nbclient.NotebookClient(nb, km=km, timeout=300, resources={"metadata": {"path": str(path.parent)}}).execute()
-        return time.perf_counter() - start
+        try:
+            nbclient.NotebookClient(nb, km=km, timeout=300,
+                                    resources={"metadata": {"path": str(path.parent)}}).execute()
+            return time.perf_counter() - start
+        finally:  # nbclient leaves a kernel it was given running (idle, but in the later sections' way)
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
 
 
 def all_notebooks():
