@@ -20,6 +20,7 @@ import numpy as np
 
 from . import wire
 from .checks.core import StudentError
+from .grading.limits import preexec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,19 +33,23 @@ class Limits:
         self.memory_mb, self.cpu_seconds = memory_mb, cpu_seconds
         self.open_files, self.file_mb = open_files, file_mb
 
-    def apply(self):
-        """Set the limits in the current process (called in the child before exec).
+    def preexec(self):
+        """A ``preexec_fn`` that sets the limits in the child before exec, and a new session.
 
-        A limit is never raised above what this process already has (a grading worker
-        starts the verification with its own, possibly smaller, limits).
+        A limit is never raised above what this process already has (a grading worker starts
+        the verification with its own, possibly smaller, limits): see :mod:`.grading.limits`.
         """
         mb = 2**20
-        for res, value in ((resource.RLIMIT_AS, self.memory_mb * mb), (resource.RLIMIT_CPU, self.cpu_seconds),
-                           (resource.RLIMIT_NOFILE, self.open_files), (resource.RLIMIT_FSIZE, self.file_mb * mb)):
-            hard = resource.getrlimit(res)[1]
-            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(res, (value, value))
-        os.setsid()
+        set_limits = preexec({resource.RLIMIT_AS: (self.memory_mb * mb,) * 2,
+                              resource.RLIMIT_CPU: (self.cpu_seconds,) * 2,
+                              resource.RLIMIT_NOFILE: (self.open_files,) * 2,
+                              resource.RLIMIT_FSIZE: (self.file_mb * mb,) * 2})
+
+        def apply():
+            set_limits()
+            os.setsid()
+
+        return apply
 
 
 def bubblewrap_prefix(*, hidden=(), writable=()):
@@ -100,7 +105,7 @@ class RemoteSession:
                "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
         self.proc = subprocess.Popen(cmd, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                                     preexec_fn=self.limits.apply, cwd="/tmp")
+                                     preexec_fn=self.limits.preexec(), cwd="/tmp")
         child.close()
         self.conn = Connection(os.dup(parent.fileno()))
         parent.close()

@@ -106,7 +106,7 @@ def zero_scores(source, reason):
 def grade_submission(course, assignment, student, folder, *, limits, work, rlimits=None, hidden=()):
     """Grade one student's folder (``folder/<assignment>/``) into ``work``; returns a SubmissionResult.
 
-    ``hidden``: folders the sandbox hides from student code (see :func:`secret_folders`).
+    ``hidden``: folders the sandbox hides from student code (see :func:`secret_paths`).
     """
     result = SubmissionResult(student, assignment, "ok", folder=student)
     sub_dir = Path(folder) / assignment
@@ -197,7 +197,7 @@ def grade_class(course, assignment, submissions, *, workers=None, limits=None, d
             futures, refused = {}, []
             for student, folder, problem in found:
                 if problem:
-                    refused.append(_refused(course, assignment, student, problem))
+                    refused.append(_unscored(course, assignment, student, "invalid_student", problem, problem))
                 elif scheduler:  # the folder is sent as bytes; the worker's result comes back under work
                     futures[pool.submit(student, folder)] = student
                 else:
@@ -219,10 +219,10 @@ def grade_class(course, assignment, submissions, *, workers=None, limits=None, d
     return sorted(results, key=lambda r: r.student)
 
 
-def _refused(course, assignment, student, problem):
-    """The result of a folder that is not graded (unsafe name, symbolic link)."""
-    result = SubmissionResult(student, assignment, "invalid_student", problem, folder=student)
-    result.notebooks = [NotebookResult(s.name, "invalid_student", cells=zero_scores(s, problem))
+def _unscored(course, assignment, student, status, detail, reason):
+    """A result with every test cell at 0: a folder refused (``invalid_student``) or a grader failure (``error``)."""
+    result = SubmissionResult(student, assignment, status, detail, folder=student)
+    result.notebooks = [NotebookResult(s.name, status, cells=zero_scores(s, reason))
                         for s in course.source_notebooks(assignment)]
     return result
 
@@ -233,10 +233,8 @@ def _completed(pool, futures, assignment, course, scheduler):
         try:
             yield future.result()
         except Exception as err:  # noqa: BLE001 - a grader bug must still leave a record
-            result = SubmissionResult(futures[future], assignment, "error", f"{type(err).__name__}: {err}")
-            result.notebooks = [NotebookResult(s.name, "error", cells=zero_scores(s, "not graded"))
-                                for s in course.source_notebooks(assignment)]
-            yield result
+            yield _unscored(course, assignment, futures[future], "error", f"{type(err).__name__}: {err}",
+                            "not graded")
 
 
 def default_workers():

@@ -70,22 +70,21 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
     limits = limits or Limits()
     output = Path(output).absolute()
     output.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "autograder.grading.execute", "--submission", os.path.abspath(submission),
-           "--source", os.path.abspath(source), "--output", str(output),
-           "--cell-timeout", str(limits.cell_timeout), "--timeout", str(limits.timeout),
-           "--memory", str(limits.memory_mb)]
+    args = ["--submission", os.path.abspath(submission), "--source", os.path.abspath(source), "--output", str(output),
+            "--cell-timeout", str(limits.cell_timeout), "--timeout", str(limits.timeout),
+            "--memory", str(limits.memory_mb)]
     if not limits.sandbox:
-        cmd.append("--no-sandbox")
+        args.append("--no-sandbox")
     for folder in hidden:
-        cmd += ["--hide", os.path.abspath(folder)]
+        args += ["--hide", os.path.abspath(folder)]
     if release:
-        cmd += ["--release", os.path.abspath(release)]
+        args += ["--release", os.path.abspath(release)]
     if files:
-        cmd += ["--files", os.path.abspath(files)]
+        args += ["--files", os.path.abspath(files)]
     started = time.monotonic()
     group = cgroup.create(limits.processes)
     try:
-        proc = _start(cmd, output, rlimits or limits.rlimits(), group)
+        proc = _start(args, output, rlimits or limits.rlimits(), group)
         try:
             code = proc.wait(timeout=limits.timeout + GRACE)
             killed = False
@@ -101,17 +100,19 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
     return result
 
 
-def _start(cmd, output, rlimits, group):
-    """The worker process: forked from the preloaded server when it runs (:mod:`.prefork`), else a fresh one."""
+def _start(args, output, rlimits, group):
+    """The worker process running :mod:`.execute` with ``args``: forked from the preloaded server when
+    it runs (:mod:`.prefork`), else a fresh interpreter."""
     ctx = prefork.context()
     if ctx is not None:
-        return prefork.ForkedWorker(ctx, cmd[3:], cwd=output, log=output / "worker.log", env=worker_env(),
+        return prefork.ForkedWorker(ctx, args, cwd=output, log=output / "worker.log", env=worker_env(),
                                     rlimits=rlimits, cgroup_procs=str(group.procs) if group else None)
     setup = preexec(rlimits)
     join = group.join_fd() if group else None
     try:
         with open(output / "worker.log", "wb") as log:
-            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            return subprocess.Popen([sys.executable, "-m", "autograder.grading.execute", *args],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     env=worker_env(), cwd=output, process_group=0,
                                     preexec_fn=cgroup.joiner(join, setup) if group else setup)
     finally:
