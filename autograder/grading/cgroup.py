@@ -118,14 +118,31 @@ def create(max_pids):
         return None
 
 
+def _enter(fd):
+    """Write ``0`` (this process) to an open ``cgroup.procs``."""
+    try:
+        os.write(fd, b"0")
+    except OSError:
+        pass  # not in the cgroup: RLIMIT_NPROC still applies to other users than root
+
+
+def join(procs):
+    """Move this process into the cgroup whose ``cgroup.procs`` is at ``procs`` (its children follow)."""
+    try:
+        fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        return  # the cgroup is gone: as _enter, the process limits still apply
+    try:
+        _enter(fd)
+    finally:
+        os.close(fd)
+
+
 def joiner(fd, then):
     """A ``preexec_fn``: join the cgroup (``fd`` from :meth:`PidsCgroup.join_fd`), then run ``then``."""
 
     def apply():
-        try:
-            os.write(fd, b"0")
-        except OSError:
-            pass  # not in the cgroup: RLIMIT_NPROC still applies to other users than root
+        _enter(fd)
         then()
 
     return apply

@@ -20,6 +20,7 @@ import sys
 import threading
 import traceback
 
+from . import cgroup
 from .limits import preexec
 
 PRELOAD = ["autograder.grading.execute"]
@@ -78,11 +79,7 @@ def _run(argv, cwd, log, env, rlimits, cgroup_procs):
     """In the forked worker: set the process up as a fresh one would be, run the worker, exit at once."""
     os.setpgid(0, 0)
     if cgroup_procs:
-        try:
-            with open(cgroup_procs, "w") as procs:
-                procs.write("0")
-        except OSError:
-            pass  # no cgroup: RLIMIT_NPROC still applies to users other than root
+        cgroup.join(cgroup_procs)
     preexec(rlimits)()
     null = os.open(os.devnull, os.O_RDONLY)
     out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
