@@ -2,6 +2,7 @@
 
 import json
 import os
+import threading
 
 import nbformat
 import pytest
@@ -194,3 +195,21 @@ def test_the_assignment_is_registered_once_per_version_of_its_source(course, mon
     nbformat.write(nb, source)
     grade._register(course, ASSIGNMENT, course.db_url)
     assert calls == [ASSIGNMENT, ASSIGNMENT], "a new version is registered again"
+
+
+def test_each_result_is_recorded_while_the_others_still_run(course, tmp_path, monkeypatch):
+    from autograder.grading import grade
+
+    first_recorded = threading.Event()
+
+    def fake_grade(course, assignment, student, folder, **kwargs):
+        # b finishes only once a's result is recorded (or gives up after 20 s and says so)
+        detail = "after a" if student == "a" or first_recorded.wait(20) else "a was not recorded yet"
+        return grade._unscored(course, assignment, student, "error", detail, "not graded")
+
+    monkeypatch.setattr(grade, "grade_submission", fake_grade)
+    for student in ("a", "b"):
+        (tmp_path / "subs" / student).mkdir(parents=True)
+    results = grade.grade_class(course, ASSIGNMENT, tmp_path / "subs", workers=2,
+                                on_result=lambda r: r.student == "a" and first_recorded.set())
+    assert [(r.student, r.detail) for r in results] == [("a", "after a"), ("b", "after a")]

@@ -8,6 +8,7 @@ to ``feedback/<student>/<assignment>/``. Nothing is written outside the course's
 folders; a folder name that is not a safe student id is refused and reported, not used.
 """
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -204,7 +205,8 @@ def grade_class(course, assignment, submissions, *, workers=None, limits=None, d
                     futures[pool.submit(grade_submission, course, assignment, student, folder,
                                         limits=limits, work=work, rlimits=rlimits, hidden=hidden)] = student
             try:
-                for result in (*refused, *_completed(pool, futures, assignment, course, scheduler)):
+                # chain, not a tuple: each result is recorded as soon as it is in, while the rest still run
+                for result in itertools.chain(refused, _completed(pool, futures, assignment, course, scheduler)):
                     _finish(course, result, db_url, work, html, registered)
                     results.append(result)
                     if on_result:
