@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from fixtures.escape import ESCAPE, assert_contained
 from fixtures.grading_support import ASSIGNMENT, NOTEBOOK, copy_course, solutions, submit
 
 from autograder.grading import cgroup
@@ -25,6 +26,7 @@ from autograder.remote import bubblewrap_prefix
 
 SPLIT, ERROR = "f1-test_split_sizes", "f1-test_error_rate"
 ROOT = Path(__file__).resolve().parents[1]
+SITE_PACKAGES = str(Path(nbformat.__file__).parent.parent)
 needs_bwrap = pytest.mark.skipif(bubblewrap_prefix() is None, reason="bubblewrap (bwrap) is not installed")
 
 
@@ -115,6 +117,7 @@ print("PROBE write_course=" + _try(lambda: open({course!r} + "/pwned.txt", "w").
 print("PROBE home=" + _try(lambda: os.listdir(os.path.expanduser("~root"))))
 print("PROBE network=" + _try(lambda: socket.create_connection(("1.1.1.1", 53), timeout=2) and "connected"))
 print("PROBE seed=" + _try(lambda: os.environ.get("AUTOGRADER_HIDDEN_SEED")))
+print("PROBE escape=" + repr(escape({hidden!r}, {targets!r}, {git!r})))
 if os.fork() == 0:  # a daemon that outlives the kernel, unless the grader removes it
     os.setsid()
     os.execv("/bin/sleep", ["sleep", "300", {token!r}])
@@ -143,8 +146,10 @@ def _grade_hostile_class(tmp):
     course = copy_course(tmp)
     done, token = solutions(course), uuid.uuid4().hex
     subs = tmp / "submitted"
-    probe = PROBE.format(solutions=str(course.source), gradebook=course.db_url[len("sqlite:///"):],
-                         course=str(course.root), token=token)
+    probe = ESCAPE + PROBE.format(solutions=str(course.source), gradebook=course.db_url[len("sqlite:///"):],
+                                  course=str(course.root), token=token, git=str(ROOT / ".git"),
+                                  hidden=[str(course.source), str(course.grading)],
+                                  targets=[str(course.root), str(ROOT / "autograder"), SITE_PACKAGES])
     submit(subs, "pia", course, {**done, "f1-split_sizes": done["f1-split_sizes"] + "\n" + probe})
     submit(subs, "sam", course, edit=_added_cell(SWALLOW))  # blank answers, failures swallowed
     submit(subs, "pat", course, edit=_added_cell(PATCH))  # blank answers, check() replaced
@@ -188,14 +193,26 @@ def test_the_kernel_sees_no_solutions_gradebook_home_or_network_and_cannot_write
     nb = nbformat.read(course.autograded / "pia" / ASSIGNMENT / NOTEBOOK, as_version=4)
     printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     probe = dict(line[len("PROBE "):].split("=", 1) for line in printed.splitlines() if line.startswith("PROBE "))
-    assert probe["solutions"] == "[]", probe
+    assert probe["solutions"] in ("[]", "FileNotFoundError"), probe  # empty, or not there at all
     # an empty file, a device it cannot read, or nothing (the grading folder around it is hidden)
     assert probe["gradebook"] in ("0", "PermissionError", "FileNotFoundError"), probe
     # /root is empty but for the mount point of the interpreter (pyenv installs under /root)
     assert all(f"/root/{name}" in sys.base_prefix for name in eval(probe["home"])), probe  # noqa: S307 - a repr
     assert probe["network"] != repr("connected"), probe
-    assert probe["write_course"] in ("OSError", "PermissionError"), probe  # a read-only file system
+    assert probe["write_course"] in ("OSError", "PermissionError", "FileNotFoundError"), probe  # read-only, or hidden
     assert _snapshot(course) == before, "nothing outside the grading folder changed"
+
+
+@needs_bwrap
+def test_a_kernel_cell_cannot_undo_the_sandbox_mounts_or_write_outside_it(hostile_class):
+    """The security review's escape (umount2 and remount through ctypes), run in the kernel."""
+    course, _, _, _ = hostile_class
+    nb = nbformat.read(course.autograded / "pia" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    seen = next(line for line in printed.splitlines() if line.startswith("PROBE escape="))[len("PROBE escape="):]
+    assert_contained(eval(seen))  # noqa: S307 - a repr of plain data
+    assert not (ROOT / "autograder" / "pwned-by-escape.txt").exists()
+    assert not (Path(SITE_PACKAGES) / "pwned-by-escape.txt").exists()
 
 
 def test_processes_the_student_left_running_are_gone_after_grading(hostile_class):
@@ -210,11 +227,11 @@ def test_without_bubblewrap_the_grader_warns_once_and_still_grades(tmp_path, mon
     code = main(["grade", ASSIGNMENT, "--submissions", str(tmp_path / "subs"), "--root", str(course.root),
                  "--no-sandbox"])
     out = capsys.readouterr().out
-    assert code == 0 and "is not installed" not in out, "--no-sandbox: no warning"
+    assert code == 0 and "sandbox is unavailable" not in out, "--no-sandbox: no warning"
     code = main(["grade", ASSIGNMENT, "--submissions", str(tmp_path / "subs"), "--root", str(course.root)])
     out, err = capsys.readouterr()
     assert code == 0 and not err
-    assert out.count("bubblewrap (bwrap) is not installed") == 1, out
+    assert out.count("the sandbox is unavailable") == 1, out
     assert table(course.db_url, ASSIGNMENT, course)[1][0]["score"] == 3.0
 
 

@@ -1,13 +1,19 @@
 """The verification pass: student code runs in its own limited process; scores are judged here."""
 
+import contextlib
+import shutil
+import uuid
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
+from fixtures.escape import ESCAPE, assert_contained
 
 from autograder.remote import Limits, RemoteSession, bubblewrap_prefix
 from autograder.verify import student_source, verify
 
+ROOT = Path(__file__).resolve().parents[1]
 SOURCE_NB = nbformat.v4.new_notebook(cells=[
     nbformat.v4.new_code_cell("check('error_rate', error_rate)",
                               metadata={"nbgrader": {"grade": True, "grade_id": "t_err", "points": 1}}),
@@ -106,7 +112,10 @@ def test_sandbox_hides_solutions_and_has_no_network(tmp_path):
     probe = f"""
 def read_secret():
     import os
-    return os.listdir({str(secret)!r})
+    try:
+        return os.listdir({str(secret)!r})
+    except OSError as err:
+        return type(err).__name__
 
 def connect():
     import socket
@@ -118,8 +127,29 @@ def connect():
 """
     with RemoteSession(probe, sandbox=True, hidden=[secret]) as session:
         assert session.sandboxed
-        assert session.namespace["read_secret"]() == []
+        assert session.namespace["read_secret"]() in ([], "FileNotFoundError")  # empty, or not there at all
         assert session.namespace["connect"]() != "connected"
+
+
+@pytest.mark.skipif(bubblewrap_prefix() is None, reason="bubblewrap (bwrap) is not installed")
+def test_a_function_body_cannot_undo_the_sandbox_mounts_or_write_outside_it():
+    """The security review's escape (umount2 and remount through ctypes), run by the verification pass.
+
+    The secret folder lives in the checkout, not under /tmp (which the sandbox replaces whole).
+    """
+    secret = ROOT / ".pytest-sandbox" / uuid.uuid4().hex / "solutions"
+    secret.mkdir(parents=True)
+    (secret / "answers.txt").write_text("42")
+    targets = [str(ROOT / "autograder"), str(Path(np.__file__).parent.parent), str(secret.parent)]
+    try:
+        with RemoteSession(ESCAPE, sandbox=True, hidden=[secret]) as session:
+            seen = session.namespace["escape"]([str(secret)], targets, str(ROOT / ".git"))
+        assert_contained(seen)
+    finally:
+        shutil.rmtree(secret.parent.parent, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            secret.parent.parent.parent.rmdir()  # unless another run still uses it
+    assert not [t for t in targets if (Path(t) / "pwned-by-escape.txt").exists()]
 
 
 SOLUTIONS = sorted((Path(__file__).resolve().parents[1] / "solutions").glob("a*/*.ipynb"))

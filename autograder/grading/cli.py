@@ -125,9 +125,10 @@ def grade_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.
     limits = Limits(memory_mb=memory, timeout=timeout, cell_timeout=cell_timeout or course.cell_timeout,
                     sandbox=sandbox)
     if sandbox and bubblewrap_prefix() is None:
-        console.print("[yellow]warning:[/] bubblewrap (bwrap) is not installed, so student code runs without the "
-                      "sandbox: it could read solutions/ and the gradebook. Install it (Debian/Ubuntu: "
-                      "apt-get install bubblewrap) or pass --no-sandbox to silence this.", soft_wrap=True)
+        console.print("[yellow]warning:[/] the sandbox is unavailable (it needs bubblewrap, and setpriv when "
+                      "grading as root), so student code runs without it: it could read solutions/ and the "
+                      "gradebook. Install them (Debian/Ubuntu: apt-get install bubblewrap util-linux) "
+                      "or pass --no-sandbox to silence this.", soft_wrap=True)
     db_url = courses.resolve_db_url(gradebook, course.root) if gradebook else course.db_url
     where = f" on {escape(scheduler)}" if scheduler else ""
     with Progress(TextColumn(f"grading {assignment}{where}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

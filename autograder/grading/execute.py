@@ -115,6 +115,29 @@ def kernel_env(home):
     return env
 
 
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose connection file the sandboxed kernel, running as ``owner``, can read."""
+
+    owner = None  # the sandbox's uid where the grader is root (:func:`autograder.remote.sandbox_uid`)
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        if self.owner is not None:
+            os.chown(self.connection_file, self.owner, self.owner)
+
+
+def give_to_sandbox(*folders):
+    """Hand ``folders`` (and everything in them) to the sandbox's unprivileged uid, where there is one."""
+    uid = remote.sandbox_uid()
+    if uid is None:
+        return
+    for folder in folders:
+        os.chown(folder, uid, uid)
+        for parent, dirs, files in os.walk(folder):
+            for name in dirs + files:
+                os.chown(os.path.join(parent, name), uid, uid, follow_symlinks=False)
+
+
 class LimitedClient(NotebookClient):
     """nbclient, keeping at most MAX_OUTPUT_CHARS of output per cell as it arrives.
 
@@ -179,14 +202,11 @@ class Run:
 
     async def _execute(self, workdir, home):
         # The async kernel manager: with a blocking client nbclient cannot notice a dead kernel.
-        # In its own pid namespace the kernel cannot watch the worker's pid (it would think its
-        # parent exited); bubblewrap's --die-with-parent stops it with the worker instead.
-        sandbox = None if self.sandbox is None else [*self.sandbox, "--bind", str(home), str(home),
-                                                     "--bind", str(workdir), str(workdir),
-                                                     "--unsetenv", "JPY_PARENT_PID"]
-        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_spec_manager(home.parent, sandbox),
-                                transport="ipc", ip=str(home / "runtime" / "k"),
-                                connection_file=str(home / "runtime" / "kernel.json"))
+        km = SandboxKernelManager(kernel_name=KERNEL_NAME,
+                                  kernel_spec_manager=kernel_spec_manager(home.parent, self.sandbox),
+                                  transport="ipc", ip=str(home / "runtime" / "k"),
+                                  connection_file=str(home / "runtime" / "kernel.json"))
+        km.owner = remote.sandbox_uid() if self.sandbox else None
         client = LimitedClient(self.nb, km=km, allow_errors=True, interrupt_on_timeout=False,
                                 timeout_func=self._cell_timeout, startup_timeout=60, record_timing=False,
                                 skip_cells_with_tag="\0never-skip", resources={"metadata": {"path": str(workdir)}})
@@ -342,19 +362,24 @@ def run(submission, source, output, *, release=None, cell_timeout=120.0, timeout
         return empty.status
     nb, notes = rebuild(submitted, source_nb, release_nb)
     with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
-        bwrap = remote.bubblewrap_prefix(hidden=[*hidden, str(output)]) if sandbox else None
-        if sandbox and bwrap is None:
-            notes.append("bubblewrap is not installed: the kernel ran without the sandbox")
-        job = Run(nb, output, notes, cell_timeout=cell_timeout, deadline=started + timeout, sandbox=bwrap)
-        # Verified first: a notebook that runs out of time still gets its verified scores.
-        job.verified = verification(nb, source_nb, cell_timeout=cell_timeout, memory_mb=memory_mb,
-                                    sandbox=sandbox, hidden=[*hidden, str(output)])
-        job.save()
         home, workdir = Path(tmp) / "home", Path(tmp) / "work"
         (home / "runtime").mkdir(parents=True)
         if files and Path(files).is_dir():  # the release's data files, never its notebooks
             shutil.copytree(files, workdir, ignore=shutil.ignore_patterns("*.ipynb", ".*"))
         workdir.mkdir(exist_ok=True)
+        # The kernel writes only in its home and folder. In its own pid namespace it cannot watch
+        # the worker's pid (it would think its parent exited); --die-with-parent stops it instead.
+        bwrap = remote.bubblewrap_prefix(hidden=[*hidden, str(output)], writable=[home, workdir],
+                                         unset_env=["JPY_PARENT_PID"]) if sandbox else None
+        if sandbox and bwrap is None:
+            notes.append("bubblewrap (or, as root, setpriv) is not installed: the kernel ran without the sandbox")
+        if bwrap is not None:
+            give_to_sandbox(home, workdir)
+        job = Run(nb, output, notes, cell_timeout=cell_timeout, deadline=started + timeout, sandbox=bwrap)
+        # Verified first: a notebook that runs out of time still gets its verified scores.
+        job.verified = verification(nb, source_nb, cell_timeout=cell_timeout, memory_mb=memory_mb,
+                                    sandbox=sandbox, hidden=[*hidden, str(output)])
+        job.save()
         job.execute(workdir, home)
     if any(o.get("ename") == "MemoryError" for c in job.nb.cells for o in c.get("outputs", [])) \
             and job.status == "ok":

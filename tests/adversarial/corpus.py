@@ -24,7 +24,8 @@ Nothing here may harm the machine if the sandbox fails: the fork bomb stops at 1
 processes that exit by themselves, the memory bomb is one allocation above the --memory
 limit, the daemon gives up after 60 s, the network probe is one connection to 1.1.1.1 with a
 2 s timeout, and every write targets the context's folders (the test's temporary course,
-submissions and fake home), never the repository.
+submissions and fake home), never the repository; ``mount-escape`` calls mount and umount2 and
+writes into the package only inside bubblewrap.
 """
 
 import json
@@ -44,6 +45,8 @@ ANSWERS = {"split_sizes": "a1-split_sizes", "train_dev_test_split": "a1-train_de
            "error_rate": "a1-error_rate", "diagnose": "a1-diagnose"}
 SENTINEL = "sentinel.txt"  # a file in the fake home that attacks try to change
 PROCESS_PREFIX = "adv-"  # the process name (comm) of every process the corpus leaves behind
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the checkout: autograder/, introdl/, .git
+SITE_PACKAGES = str(Path(nbformat.__file__).parent.parent)
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
 
@@ -790,14 +793,18 @@ def read_solutions(ctx, folder):
                     exec(text, namespace)
             return namespace[name]
     '''
+    write(folder, insert_after(notebook(ctx, _delegating_answers(ctx, "_solution")), IMPORTS, helper))
+
+
+def _delegating_answers(ctx, helper):
+    """Answers whose every function returns ``helper(its name)(its arguments)``: code found elsewhere."""
     answers = {}
     for function, call in (("split_sizes", "m, ratios"), ("train_dev_test_split", "X, Y, ratios, rng=rng"),
                            ("error_rate", "y_pred, y_true"),
                            ("diagnose", "train_error, dev_error, human_error=human_error")):
         signature = re.search(rf"def {function}\((.*)\):", solution(ctx, function)).group(1)
-        answers[function] = f"def {function}({signature}):\n    return _solution({function!r})({call})\n"
-    nb = insert_after(notebook(ctx, answers), IMPORTS, helper)
-    write(folder, nb)
+        answers[function] = f"def {function}({signature}):\n    return {helper}({function!r})({call})\n"
+    return answers
 
 
 def _escape_attempts(ctx, label):
@@ -831,6 +838,72 @@ def write_outside(ctx, folder):
     another student's submission and every worker's result.json. Inside the sandbox some writes
     succeed, into its private /tmp; the test checks that no real file changed or appeared."""
     write(folder, insert_after(notebook(ctx, solved=True), IMPORTS, _escape_attempts(ctx, "write-outside")))
+
+
+@case("mount-escape", "escapes the sandbox", "ok", 7, sandbox=True, output_has="mounts: all refused",
+      output_lacks="DETACHED")
+def mount_escape(ctx, folder):
+    """Solved; a class body (kernel and verification) does what a security review did as root:
+    ``umount2`` of the tmpfs mounts hiding the solutions, the grading folder and the submissions,
+    ``mount(MS_REMOUNT|MS_BIND)`` of ``/``, the course and the package read-write, the same again
+    from a user namespace of its own, then writes a file into the installed package and the venv,
+    and the writes of write-outside. Every mount call must fail and no write may land. The mount
+    calls and the package writes are made only inside bubblewrap (process 1 is bwrap): graded
+    without a sandbox, as root, they would change the machine."""
+    hidden = [str(p) for p in (ctx.source_notebook.parent.parent, ctx.grading, ctx.submissions)]
+    remount = [str(p) for p in ("/", ctx.course_root, PACKAGE_ROOT, SITE_PACKAGES)]
+    package = [str(p / "PWNED-mount-escape.txt") for p in (PACKAGE_ROOT / "autograder", Path(SITE_PACKAGES))]
+    code = f"""
+        class _Mounts:  # loops, not comprehensions: these see the class body's names
+            import ctypes
+            libc, calls = ctypes.CDLL(None, use_errno=True), []
+            if open("/proc/1/comm").read().strip() == "bwrap":
+                for path in {hidden!r}:
+                    calls.append(libc.umount2(path.encode(), 2))
+                for path in {remount!r}:
+                    calls.append(libc.mount(None, path.encode(), None, 32 | 4096, None))
+                if libc.unshare(0x10000000 | 0x00020000) == 0:
+                    for path in {hidden!r}:
+                        calls.append(libc.umount2(path.encode(), 2))
+                for path in {package!r}:
+                    try:
+                        open(path, "w").close()
+                        calls.append(0)
+                    except OSError:
+                        calls.append(-1)
+                print("mounts:", "DETACHED" if 0 in calls else "all refused", calls)
+            else:
+                print("mounts: not in a sandbox, not tried")
+    """
+    write(folder, insert_after(notebook(ctx, solved=True), IMPORTS, code + _escape_attempts(ctx, "mount-escape")))
+
+
+@case("git-history", "reads solutions", "ok", 0, sandbox=True, output_has="git:")
+def git_history(ctx, folder):
+    """Each function asks git for the solutions notebook as committed in the repository that holds
+    the course (``git --git-dir .../.git show HEAD:solutions/...``) and runs the solution code it
+    finds; in the sandbox every repository is hidden, so every call fails."""
+    helper = f'''
+        import subprocess
+
+
+        def _committed(name):
+            import json
+            shown = subprocess.run(["git", "--git-dir", {str(PACKAGE_ROOT / ".git")!r}, "show",
+                                    "HEAD:solutions/a1_splits/a1_splits.ipynb"], capture_output=True, timeout=10)
+            namespace = {{}}
+            exec("import numpy as np", namespace)
+            for cell in json.loads(shown.stdout)["cells"]:
+                text = "".join(cell["source"])
+                if "BEGIN SOLUTION" in text:
+                    exec(text, namespace)
+            return namespace[name]
+
+
+        print("git:", subprocess.run(["git", "--git-dir", {str(PACKAGE_ROOT / ".git")!r}, "log", "-1"],
+                                     capture_output=True, text=True).stderr[:200])
+    '''
+    write(folder, insert_after(notebook(ctx, _delegating_answers(ctx, "_committed")), IMPORTS, helper))
 
 
 @case("gradebook-rewrite", "writes outside", "ok", 0, sandbox=True, output_has="gradebook: blocked",

@@ -32,7 +32,7 @@ from autograder.grading.grade import grade_class
 from autograder.grading.gradebook import open_gradebook, statuses
 from autograder.grading.limits import Limits
 
-from .corpus import ASSIGNMENT, CASES, MAX_SCORE, NOTEBOOK, PROCESS_PREFIX, SENTINEL, Context, build_all
+from .corpus import ASSIGNMENT, CASES, MAX_SCORE, NOTEBOOK, PROCESS_PREFIX, SENTINEL, SITE_PACKAGES, Context, build_all
 
 ROOT = Path(__file__).resolve().parents[2]
 # ADVERSARIAL_NO_SANDBOX=1 grades as if bubblewrap were missing (to check that the rest still passes).
@@ -169,6 +169,8 @@ def run_batch(root):
             "changed": sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p)),
             "attack_files": sorted(str(p.relative_to(course.grading))
                                    for p in course.grading.rglob(f"*{ATTACK_FILE}*")),
+            "attack_files_in_package": sorted(str(p) for folder in (ROOT / "autograder", Path(SITE_PACKAGES))
+                                              for p in folder.glob(f"*{ATTACK_FILE}*")),
             "survivors": survivors,
             "seed_leaks": files_containing(root, secret.encode()),
             "outputs": {c.student: autograded_outputs(course, c.student) for c in cases
@@ -214,7 +216,12 @@ def report(tmp_path_factory):
     with open(shared / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
-            facts = run_batch(Path(shared) / f"run-{os.getpid()}")
+            # In the checkout, not under /tmp (which the sandbox replaces whole): hiding is what is tested.
+            run = ROOT / ".pytest-sandbox" / f"adversarial-{os.getpid()}-{secrets.token_hex(4)}"
+            try:
+                facts = run_batch(run)
+            finally:
+                shutil.rmtree(run, ignore_errors=True)
             done.write_text(json.dumps(facts, indent=1))
     return json.loads(done.read_text())
 
@@ -267,6 +274,11 @@ def test_nothing_outside_the_grading_folder_changed(report):
 
 def test_no_attack_file_inside_the_grading_folder(report):
     assert report["attack_files"] == []
+
+
+def test_no_attack_file_in_the_package_or_the_venv(report):
+    """What the grading process imports later (the package, site-packages) stays as it was."""
+    assert report["attack_files_in_package"] == []
 
 
 def test_no_process_outlives_the_batch(report):
