@@ -8,15 +8,19 @@ ifneq ($(CI),)
 TORCH ?= 1
 endif
 
-.PHONY: venv torch system-deps lint test demo bench lab release clean
+.PHONY: venv student-venv grader-venv torch system-deps lint test demo bench lab release clean
 
-$(BIN)/.installed: pyproject.toml
+# One stamp per role (pyproject.toml's extras): a student's (make lab), the grader's (make demo),
+# the developer's (make test, which includes the grader's).
+$(BIN)/.installed-student $(BIN)/.installed-grader $(BIN)/.installed-dev: $(BIN)/.installed-%: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.$(if $(filter-out student,$*),[$*])'
 	touch $@
 
-venv: $(BIN)/.installed
+venv: $(BIN)/.installed-dev
+student-venv: $(BIN)/.installed-student
+grader-venv: $(BIN)/.installed-grader
 
 torch: venv
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet $(TORCH_SPEC)
@@ -28,10 +32,10 @@ test: venv lint $(if $(TORCH),torch) $(if $(CI),browser-deps)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -q
 
 # The grading demo: release the course, then grade the bundled sample submissions (samples/demo/,
-# written by `python -m autograder.grading.samples`) into a throwaway gradebook under grading/.
+# written by `python tools/samples.py`) into a throwaway gradebook under grading/.
 DEMO_GRADE := $(BIN)/autograder grade --submissions samples/demo \
   --gradebook sqlite:///grading/demo/gradebook.db --cell-timeout 20 --timeout 300
-demo: venv
+demo: grader-venv
 	$(BIN)/python -m introdl.demo
 	$(BIN)/autograder release
 	rm -rf grading/demo
@@ -39,7 +43,7 @@ demo: venv
 	$(DEMO_GRADE) a2_regularization
 
 # course/ from solutions/ (nbgrader generate_assignment); `make release ARGS=--check` only compares.
-release: venv
+release: grader-venv
 	$(BIN)/autograder release $(ARGS)
 
 # Debian's PostgreSQL for the gradebook test (tests/test_grading_postgres.py, which skips without it).
@@ -60,7 +64,7 @@ bench: venv torch
 
 # JupyterLab on the student release (course/). The notebooks' kernel (python3) is this venv's
 # python, so `import introdl` and `import autograder` work. More options: make lab LAB_ARGS="--port=8890".
-lab: venv
+lab: student-venv
 	$(BIN)/python -c "import introdl, autograder"
 	cd course && JUPYTER_PREFER_ENV_PATH=1 $(CURDIR)/$(BIN)/python -m jupyterlab \
 	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "a1_splits"
 # Kinds of submission, in turn: the solution, the two catalogue-mistake samples of
-# autograder.grading.samples, the solution with its last graded function left blank, the release.
+# tools/samples.py, the solution with its last graded function left blank, the release.
 KINDS = ("ada-complete", "ben-mistakes", "cai-mistakes", "partial", "dee-blank")
 WORKERS = 2  # the cores the targets are stated for; autograder grade runs its default, cores + 1 workers
 REPEATS = 5
@@ -44,7 +44,7 @@ def tool_env():
 
 def answers(kind, source_nb):
     """``{answer grade_id: code}`` of one kind of submission (see KINDS)."""
-    from autograder.grading import samples
+    from tools import samples
 
     if kind != "partial":
         return samples.answers_for(kind, source_nb)
@@ -57,7 +57,7 @@ def write_submissions(folder, n, source, release):
     """``n`` students' notebooks in nbgrader's submitted layout; returns ``{student: kind}``."""
     import nbformat
 
-    from autograder.grading.samples import filled
+    from tools.samples import filled
 
     source_nb = nbformat.read(source, as_version=4)
     students = {}
@@ -264,7 +264,7 @@ def _kind(is_root, cmdline):
         return "grading process"
     if b"ipykernel_launcher" in text:
         return "kernel"
-    if b"_remote_worker" in text:
+    if b"autograder.sandbox.worker" in text:
         return "verification"
     if cmdline and cmdline[0].endswith(b"bwrap"):
         return "bwrap"
@@ -278,7 +278,8 @@ def instrumented_worker(submission, source, output, *, course, submissions, limi
     file's ``--phases`` mode, which times the same ``execute.main`` by phase. Returns
     ``(NotebookResult, {"wall", "maxrss_kb", "peaks_kb", "peak_sum_kb", "spawned"})``.
     """
-    from autograder.grading import grade, runner
+    from autograder.grading import runner
+    from autograder.sandbox.policy import secret_paths
 
     info = {}
 
@@ -314,7 +315,7 @@ def instrumented_worker(submission, source, output, *, course, submissions, limi
         start = time.perf_counter()
         result = runner.run_worker(submission, source, output, limits=limits, release=release,
                                    files=course.release / ASSIGNMENT, rlimits=limits.rlimits(),
-                                   hidden=grade.secret_paths(course, submissions, course.db_url))
+                                   hidden=secret_paths(course, submissions, course.db_url))
         info["wall"] = time.perf_counter() - start
     finally:
         runner.subprocess = real
@@ -400,7 +401,7 @@ def writer_costs(course, result, work, repeats=40):
     """Medians of ``gradebook.record`` (new students, in a copy of the graded class's gradebook) and
     of ``feedback.write`` for one SubmissionResult; and how the record time grows."""
     from autograder.grading import feedback, gradebook
-    from autograder.grading.grade import SubmissionResult
+    from autograder.grading.submission import SubmissionResult
 
     db = Path(work) / "writer.db"
     db.parent.mkdir(parents=True)
@@ -428,8 +429,8 @@ def writer_costs(course, result, work, repeats=40):
 def spawn_cost(limits, repeats=20):
     """Medians of the grader's own cost per task: forking a process as the runner does (limits, own
     group) and reaping it; creating and removing its pids cgroup (where there is one)."""
-    from autograder.grading import cgroup
-    from autograder.grading.limits import preexec
+    from autograder.sandbox import cgroup
+    from autograder.sandbox.policy import preexec
 
     setup, forks, groups = preexec(limits.rlimits()), [], []
     for _ in range(repeats):
@@ -512,7 +513,7 @@ def measure(n=None):
     import shutil as _shutil
 
     from autograder.grading import gradebook
-    from autograder.grading.limits import Limits
+    from autograder.sandbox.policy import Limits
 
     n = n or int(os.environ.get("BENCH_GRADING_N", "40"))
     work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
@@ -650,7 +651,7 @@ def section(notebook_times, m=None):
     lines = [
         f"## 6. Grading throughput: {n} submissions of {ASSIGNMENT}, {WORKERS} cores", "",
         f"Code measured: commit {m.get('commit', 'unknown')}. Submissions: {_count(m['kinds'].values())} "
-        "(answers from `autograder.grading.samples`; `partial` "
+        "(answers from `tools/samples.py`; `partial` "
         "leaves the last graded function blank). "
         f"bubblewrap: {'found at ' + m['bwrap'] if m['bwrap'] else 'NOT found'}; the measured worker ran "
         f"{'in the sandbox' if m['memory']['sandboxed'] else 'WITHOUT the sandbox'}, with the verification pass. "

@@ -13,8 +13,8 @@ from student_code import student_namespace
 import introdl
 from autograder import REGISTRY, check
 from autograder.checks import run_check
-from autograder.remote import Limits
-from autograder.verify import verify
+from autograder.grading.verify import verify
+from autograder.sandbox.policy import Limits
 
 
 def _student(source):

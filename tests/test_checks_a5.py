@@ -10,8 +10,8 @@ from student_code import student_namespace
 
 from autograder import REGISTRY, check
 from autograder.checks import run_check
-from autograder.remote import Limits
-from autograder.verify import verify
+from autograder.grading.verify import verify
+from autograder.sandbox.policy import Limits
 
 ADAM = """
 def adam_init(params):

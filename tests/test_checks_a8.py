@@ -12,8 +12,8 @@ from student_code import student_namespace
 from autograder import REGISTRY, check
 from autograder.checks import run_check
 from autograder.checks.a8_softmax import BOTH_WRONG, CE_RIGHT, FIX_COST_FIRST, SOFTMAX_WRONG
-from autograder.remote import Limits
-from autograder.verify import verify
+from autograder.grading.verify import verify
+from autograder.sandbox.policy import Limits
 
 RIGHT = """
 import numpy as np

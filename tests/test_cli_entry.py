@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.grading.runner import worker_env
+from autograder.sandbox.policy import worker_env
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,9 +18,19 @@ def _normalize(requirement):
 
 
 def _pyproject():
+    """Every requirement of a full install (student, grader and dev), without the project itself."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = project["dependencies"] + project["optional-dependencies"]["dev"]
-    return dict(_normalize(r) for r in requirements)
+    extras = project["optional-dependencies"]
+    requirements = project["dependencies"] + extras["grader"] + extras["dev"]
+    return dict(_normalize(r) for r in requirements if _normalize(r)[0] != project["name"])
+
+
+def test_the_extras_follow_the_roles():
+    """A student's install has no Dask and no grading database driver; dev includes the grader's extra."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    student = {_normalize(r)[0] for r in project["dependencies"]}
+    assert not student & {"distributed", "dask", "sqlalchemy", "psycopg", "pytest"}, student
+    assert f"{project['name']}[grader]" in project["optional-dependencies"]["dev"]
 
 
 def _environment():
@@ -35,7 +45,7 @@ def test_environment_yml_matches_pyproject():
     extra = sorted(set(conda) - set(py))
     assert not missing and not extra, (
         f"environment.yml lacks {missing} and has extra {extra} compared with pyproject.toml "
-        "(dependencies + the dev extra)"
+        "(dependencies + the grader and dev extras)"
     )
     differ = {name: (py[name], conda[name]) for name in py if py[name] != conda[name]}
     assert not differ, f"version ranges differ (pyproject, environment.yml): {differ}"

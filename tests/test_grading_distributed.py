@@ -20,7 +20,7 @@ from autograder.grading.execute import MAX_NOTEBOOK_BYTES
 from autograder.grading.export import table
 from autograder.grading.grade import grade_class
 from autograder.grading.gradebook import statuses
-from autograder.grading.limits import Limits
+from autograder.sandbox.policy import Limits
 
 LIMITS = Limits(cell_timeout=30, timeout=90)
 

@@ -8,7 +8,7 @@ from fixtures.grading_support import run_cli
 
 from autograder.grading import course as courses
 from autograder.grading.export import table
-from autograder.grading.samples import STUDENTS, write_samples
+from tools.samples import STUDENTS, write_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "demo"
@@ -18,9 +18,9 @@ def test_samples_are_in_sync_with_their_script(tmp_path):
     written = write_samples(courses.load(ROOT), tmp_path / "demo")
     fresh = {p.relative_to(tmp_path / "demo") for p in written}
     committed = {p.relative_to(SAMPLES) for p in SAMPLES.rglob("*") if p.is_file()}
-    assert fresh == committed, "run `python -m autograder.grading.samples` and commit samples/demo"
+    assert fresh == committed, "run `python tools/samples.py` and commit samples/demo"
     stale = [str(p) for p in sorted(fresh) if (tmp_path / "demo" / p).read_bytes() != (SAMPLES / p).read_bytes()]
-    assert not stale, f"out of date (run `python -m autograder.grading.samples`): {stale}"
+    assert not stale, f"out of date (run `python tools/samples.py`): {stale}"
 
 
 def test_every_sample_student_has_every_sample_assignment():

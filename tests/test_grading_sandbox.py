@@ -16,13 +16,13 @@ import pytest
 from fixtures.escape import ESCAPE, assert_contained
 from fixtures.grading_support import ASSIGNMENT, NOTEBOOK, copy_course, solutions, submit
 
-from autograder.grading import cgroup
 from autograder.grading.cli import main
 from autograder.grading.export import table
 from autograder.grading.gradebook import statuses
 from autograder.grading.runner import NotebookResult, apply_verification
 from autograder.grading.score import CellScore
-from autograder.remote import bubblewrap_prefix
+from autograder.sandbox import cgroup
+from autograder.sandbox.bubblewrap import bubblewrap_prefix
 
 SPLIT, ERROR = "f1-test_split_sizes", "f1-test_error_rate"
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,12 +8,13 @@ import nbformat
 import pytest
 from fixtures.grading_support import ASSIGNMENT, NOTEBOOK, copy_course, release_nb, solutions
 
+from autograder.grading.cells import is_test_cell, nbgrader
 from autograder.grading.course import is_safe_id, resolve_db_url
 from autograder.grading.execute import InvalidNotebook, read_submission
 from autograder.grading.feedback import student_copy
-from autograder.grading.grade import find_submissions, worst
-from autograder.grading.rebuild import is_test_cell, nbgrader, rebuild
+from autograder.grading.rebuild import rebuild
 from autograder.grading.score import score_cells
+from autograder.grading.submission import find_submissions, worst
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from fixtures.escape import ESCAPE, assert_contained
 
-from autograder.remote import Limits, RemoteSession, bubblewrap_prefix
-from autograder.verify import student_source, verify
+from autograder.grading.verify import student_source, verify
+from autograder.sandbox.bubblewrap import bubblewrap_prefix
+from autograder.sandbox.policy import Limits
+from autograder.sandbox.session import RemoteSession
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_NB = nbformat.v4.new_notebook(cells=[

@@ -13,18 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import Case, Check, CheckFailed, Mistake, ReferenceCheck, StudentError
-
-REGISTRY = {}
-HINT = "\n    Hint: "
-
-
-def register(*checks):
-    """Add checks to the registry (names must be unique)."""
-    for spec in checks:
-        if spec.name in REGISTRY:
-            raise ValueError(f"duplicate check {spec.name!r}")
-        REGISTRY[spec.name] = spec
-    return checks
+from .registry import HINT, REGISTRY, register
 
 
 @dataclass

@@ -4,8 +4,8 @@ import numpy as np
 
 import introdl
 
-from . import register
 from .core import Case, Mistake, ReferenceCheck, StudentError, _describe
+from .registry import register
 
 # --- split_sizes -------------------------------------------------------------------------
 

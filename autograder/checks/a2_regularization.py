@@ -11,8 +11,8 @@ import numpy as np
 
 import introdl
 
-from . import HINT, register
 from .core import Case, Check, Mistake, ReferenceCheck, StudentError, _describe, compare, student_call
+from .registry import HINT, register
 
 # --- shared test data ----------------------------------------------------------------------
 

@@ -23,8 +23,8 @@ import numpy as np
 
 import introdl
 
-from . import HINT, register
 from .core import Case, Mistake, ReferenceCheck
+from .registry import HINT, register
 
 # --- fit_normalizer ------------------------------------------------------------------------
 

@@ -26,8 +26,8 @@ import numpy as np
 
 import introdl
 
-from . import HINT, register
 from .core import Case, Check, Mistake, ReferenceCheck, StudentError, _describe, compare, student_call
+from .registry import HINT, register
 
 # --- numerical_gradient --------------------------------------------------------------------
 

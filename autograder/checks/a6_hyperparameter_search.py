@@ -22,8 +22,8 @@ import numpy as np
 
 import introdl
 
-from . import HINT, register
 from .core import Case, Check, Mistake, ReferenceCheck, StudentError, _describe, compare
+from .registry import HINT, register
 
 # --- sample_log_uniform ----------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ import numpy as np
 
 import introdl
 
-from . import HINT, register
 from .core import ATOL, RTOL, Case, Mistake, ReferenceCheck, StudentError, compare, numeric_grad, student_call
+from .registry import HINT, register
 
 # Central differences on costs of size ~1..1000: accurate to about 1e-7 relative.
 NUM_RTOL, NUM_ATOL = 1e-4, 1e-6

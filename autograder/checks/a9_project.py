@@ -20,8 +20,8 @@ import numpy as np
 
 import introdl
 
-from . import HINT, register
 from .core import Case, Check, Mistake, StudentError, _describe
+from .registry import HINT, register
 
 SPLIT_SEED = 0
 RATIOS = (0.7, 0.15, 0.15)

@@ -10,15 +10,13 @@ Student code runs inside :func:`student_call`: its exceptions, warnings, prints 
 the reference are caught and turned into messages; nothing reaches stderr.
 """
 
-import contextlib
 import copy
-import io
-import sys
-import traceback
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..sandbox.tracing import NotImplementedYet, StudentError, traced_call, where
 
 RTOL = 1e-6
 ATOL = 1e-9
@@ -26,10 +24,6 @@ ATOL = 1e-9
 
 class CheckFailed(AssertionError):
     """A student-facing failure: its message is all the student sees (no traceback)."""
-
-
-class StudentError(Exception):
-    """The student's function raised, printed to stderr, or called the reference."""
 
 
 @dataclass
@@ -165,44 +159,22 @@ class ReferenceCheck(Check):
 
 def student_call(fn, args, kwargs, check):
     """Call student code; turn everything it does wrong into a :class:`StudentError`."""
-    out_buf, err_buf = io.StringIO(), io.StringIO()
-    hit = []
-    forbidden = set(check.forbidden)
-
-    def profiler(frame, event, arg):
-        if event == "call" and frame.f_code in forbidden:
-            hit.append(frame.f_code.co_name)
-
-    previous = sys.getprofile()
-    try:
-        with contextlib.redirect_stdout(out_buf), contextlib.redirect_stderr(err_buf), \
-                np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sys.setprofile(profiler)
-            try:
-                out = fn(*args, **kwargs)
-            finally:
-                sys.setprofile(previous)
-    except NotImplementedError:
-        raise StudentError("it is not implemented yet (the cell still raises NotImplementedError)") from None
-    except RecursionError:
+    call = traced_call(fn, args, kwargs, {code: code.co_name for code in check.forbidden})
+    err = call.error
+    if err is not None and not isinstance(err, Exception):
+        raise err  # KeyboardInterrupt (the grader's interrupt of a cell), SystemExit: not the check's to judge
+    if isinstance(err, NotImplementedError):
+        raise NotImplementedYet("it is not implemented yet (the cell still raises NotImplementedError)") from None
+    if isinstance(err, RecursionError):
         raise StudentError("it recursed without end (RecursionError)") from None
-    except Exception as err:  # noqa: BLE001 - any error in student code becomes a message
-        raise StudentError(f"it raised {type(err).__name__}: {err}{_where(err)}") from None
-    if hit:
+    if err is not None:
+        raise StudentError(f"it raised {type(err).__name__}: {err}{where(err)}") from None
+    if call.reference:
         raise StudentError(
-            f"it calls the reference implementation introdl.{hit[0]}; write the computation "
+            f"it calls the reference implementation introdl.{call.reference[0]}; write the computation "
             "yourself (no credit for calling the reference)"
         )
-    return out
-
-
-def _where(err):
-    """' (line N of your code)' for the innermost frame of the student's own code."""
-    frames = [f for f in traceback.extract_tb(err.__traceback__)
-              if "site-packages" not in f.filename and "/autograder/" not in f.filename
-              and "/introdl/" not in f.filename]
-    return f" (line {frames[-1].lineno} of your code: {frames[-1].line})" if frames and frames[-1].line else ""
+    return call.value
 
 
 def _mutated(before, after):

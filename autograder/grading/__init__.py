@@ -1,27 +1,31 @@
 """The grading tool behind the ``autograder`` command, one module per step.
 
-- :mod:`.course`    where the course's folders are (its ``nbgrader_config.py``)
-- :mod:`.release`   ``course/`` from ``solutions/`` with nbgrader, and the in-sync check
-- :mod:`.rebuild`   a submission rebuilt around the source's test and locked cells
-- :mod:`.execute`   the worker process: runs one notebook with nbclient, scores it
-- :mod:`.limits`    the worker's resource limits (``setrlimit`` before exec)
-- :mod:`.runner`    starts a worker with its limits and a wall clock, reads its result
-- :mod:`.score`     test-cell scores as nbgrader computes them
-- :mod:`.grade`     a whole class in parallel; the one writer of the gradebook
-- :mod:`.gradebook` nbgrader's gradebook, plus the status of each submission
-- :mod:`.feedback`  HTML feedback without the hidden tests
-- :mod:`.export`    CSV / JSON, one row per student and assignment
-- :mod:`.validate`  solutions score full marks, blank releases score 0 cleanly
-- :mod:`.selfcheck` a self-learner's per-question report
-- :mod:`.samples`   the bundled sample submissions of the demo
-- :mod:`.cli`       the command line (parses and prints only)
-- :mod:`.cgroup`    a pids cgroup per worker (process cap, no leftovers)
-- :mod:`.prefork`   workers forked from a server that imported their modules once
-- :mod:`.distributed` grading on a Dask cluster (``--scheduler``)
+In the order a submission meets them:
 
+- :mod:`.course`     where the course's folders are (its ``nbgrader_config.py``)
+- :mod:`.release`    ``course/`` from ``solutions/`` with nbgrader, and the in-sync check
+- :mod:`.cells`      what a cell is to nbgrader (answer, test, graded, protected)
+- :mod:`.grade`      a whole class in parallel; the one writer of the gradebook
+- :mod:`.submission` one student's folder: found, graded notebook by notebook, its status
+- :mod:`.distributed` the same on a Dask cluster (``--scheduler``)
+- :mod:`.runner`     starts a worker with its limits and a wall clock, reads its result
+- :mod:`.prefork`    workers forked from a server that imported their modules once
+- :mod:`.workdir`    the files a worker leaves for one notebook
+- :mod:`.execute`    the worker process: verification pass, then the notebook with nbclient
+- :mod:`.rebuild`    a submission rebuilt around the source's test and locked cells
+- :mod:`.verify`     the verification pass: each graded function judged out of the student's reach
+- :mod:`.score`      test-cell scores as nbgrader computes them
+- :mod:`.gradebook`  nbgrader's gradebook, plus the status of each submission
+- :mod:`.feedback`   HTML feedback without the hidden tests
+- :mod:`.export`     CSV / JSON, one row per student and assignment
+- :mod:`.validate`   solutions score full marks, blank releases score 0 cleanly
+- :mod:`.selfcheck`  a self-learner's per-question report
+- :mod:`.cli`        the command line (parses and prints only)
+
+The limits, the bubblewrap sandbox and the cgroup are :mod:`autograder.sandbox`'s.
 The grader's own process never executes student code: every notebook runs in a worker
 process, whose kernel and verification process run in bubblewrap where it is installed.
-Statuses are listed in :data:`autograder.grading.grade.STATUSES`.
+Statuses are listed in :data:`autograder.grading.submission.STATUSES`.
 """
 
 import sys

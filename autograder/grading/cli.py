@@ -13,13 +13,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..remote import bubblewrap_prefix
+from ..sandbox.bubblewrap import bubblewrap_prefix
+from ..sandbox.policy import Limits
 from . import course as courses
 from . import export as exporting
-from .grade import STATUSES, default_workers, grade_class
-from .limits import Limits
+from .grade import default_workers, grade_class
 from .release import ReleaseError, out_of_sync, release
 from .selfcheck import check_notebook, verdict
+from .submission import STATUSES
 from .validate import validate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,

@@ -4,7 +4,7 @@ The workers may be other machines, so a task neither reads nor writes the grader
 the grader's process packs one student's submitted folder (its notebooks as bytes) and the
 assignment (source and release notebooks, the release's data files) into plain data; on a
 Dask worker, :func:`run_task` lays them out as a course in a private temporary folder and
-calls :func:`.grade.grade_submission` there, so that a missing, renamed, symlinked or
+calls :func:`.submission.grade_submission` there, so that a missing, renamed, symlinked or
 unreadable notebook gets the status it gets on one machine; it returns the result with the
 executed notebooks and logs as bytes. Back in the grader's process, :class:`ClusterPool`
 writes those files under the ``work`` folder where ``grade_submission`` would have put them,
@@ -26,6 +26,8 @@ from pathlib import Path
 
 from .course import Course
 from .execute import MAX_NOTEBOOK_BYTES
+from .submission import grade_submission
+from .workdir import NotebookFolder
 
 RETRIES = 2  # more attempts of a task that raised (e.g. a worker whose disk is full)
 CONNECT_TIMEOUT = "20s"
@@ -192,13 +194,13 @@ def unpack_result(plain, student, work):
     remote_work = plain["work"]
     result.detail = result.detail.replace(remote_work, str(work))  # e.g. "see <work>/.../worker.log"
     for nb, files in zip(result.notebooks, plain["files"], strict=True):
-        folder = Path(work) / student / Path(Path(nb.notebook).name).stem
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = NotebookFolder.under(work, student, nb.notebook)
+        folder.path.mkdir(parents=True, exist_ok=True)
         nb.detail = nb.detail.replace(remote_work, str(work))
         if files["log"] is not None:
-            (folder / "worker.log").write_bytes(files["log"])
+            folder.log.write_bytes(files["log"])
         if files["executed"] is not None:
-            nb.executed = folder / "notebook.ipynb"
+            nb.executed = folder.executed
             nb.executed.write_bytes(files["executed"])
     return result
 
@@ -215,7 +217,6 @@ def run_task(kit, job):
     if kit["seed"] != seed_digest():
         raise RuntimeError("AUTOGRADER_HIDDEN_SEED on this worker differs from the grader's: the hidden "
                            "tests would differ; start the workers with the same value")
-    from .grade import grade_submission  # imported here: grade imports this module lazily too
 
     assignment, student = kit["assignment"], job["student"]
     with tempfile.TemporaryDirectory(prefix="autograder-task-") as tmp:
@@ -226,7 +227,7 @@ def run_task(kit, job):
         # The inputs hold the solutions and the submission: the sandbox hides them from student code.
         result = grade_submission(course, assignment, student, folder, limits=kit["limits"], work=work,
                                   hidden=(str(inputs),))
-        files = [_result_files(nb, work / student) for nb in result.notebooks]
+        files = [_result_files(nb, work, student) for nb in result.notebooks]
         result.notebooks = [dataclasses.replace(nb, executed=None) for nb in result.notebooks]
         return {"result": result, "files": files, "work": str(work)}
 
@@ -278,9 +279,9 @@ def _name(name):
     return name
 
 
-def _result_files(nb, student_work):
+def _result_files(nb, work, student):
     """``{"executed", "log"}``: the executed notebook and the worker's log of one notebook, as bytes."""
-    log = student_work / Path(nb.notebook).stem / "worker.log"
+    log = NotebookFolder.under(work, student, nb.notebook).log
     executed = nb.executed if nb.executed is not None and Path(nb.executed).is_file() else None
     return {"executed": Path(executed).read_bytes() if executed else None,
             "log": log.read_bytes() if log.is_file() else None}

@@ -6,7 +6,7 @@ The grader starts this process (or forks it, :mod:`.prefork`) with resource limi
 set (:mod:`.limits`); the kernel it starts inherits them. It reads the submission (any problem
 with the file is a status, not a crash), rebuilds it around the source's test and locked cells
 (:mod:`.rebuild`), judges the graded functions in a separate sandboxed process (the
-verification pass, :mod:`autograder.verify`), then executes the notebook cell by cell with
+verification pass, :mod:`.verify`), then executes the notebook cell by cell with
 nbclient, its kernel in bubblewrap, in a private temporary folder, and scores the test cells
 (:mod:`.score`). It writes into DIR:
 
@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -40,16 +39,20 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from .. import remote, verify
-from .rebuild import nbgrader, rebuild
+from ..sandbox import bubblewrap
+from ..sandbox.policy import Limits, kernel_env
+from ..sandbox.processes import exit_reason, start_time
+from . import verify
+from .cells import cell_name, is_graded
+from .rebuild import rebuild
 from .score import CellScore, score_cells
+from .workdir import NotebookFolder
 
 KERNEL_NAME = "autograder-python"
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 MAX_OUTPUT_CHARS = 200_000  # per cell: more is dropped, so that a printing loop cannot fill memory or disk
 MAX_ERROR_CHARS = 10_000
 INTERRUPT_GRACE = 10.0  # seconds an interrupted kernel has to answer again
-VERIFY_CALL_TIMEOUT = 20.0  # seconds one call of a student's function may take in the verification pass
 
 
 class InvalidNotebook(Exception):
@@ -101,24 +104,10 @@ def kernel_spec_manager(folder, sandbox=None):
     return KernelSpecManager(kernel_dirs=[str(spec.parent)])
 
 
-def kernel_env(home):
-    """The kernel's environment: the worker's (already minimal), with a private home.
-
-    The hidden tests' secret stays in the worker: the kernel's test cells run the public
-    hidden cases, and the recorded scores come from the verification pass.
-    """
-    env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_HIDDEN_SEED"}
-    env.update(HOME=str(home), IPYTHONDIR=str(home / ".ipython"), MPLCONFIGDIR=str(home / ".matplotlib"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1",
-               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2",
-               PYTHONUNBUFFERED="1")
-    return env
-
-
 class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager whose connection file the sandboxed kernel, running as ``owner``, can read."""
 
-    owner = None  # the sandbox's uid where the grader is root (:func:`autograder.remote.sandbox_uid`)
+    owner = None  # the sandbox's uid where the grader is root (:func:`autograder.sandbox.bubblewrap.sandbox_uid`)
 
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
@@ -128,7 +117,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
 def give_to_sandbox(*folders):
     """Hand ``folders`` (and everything in them) to the sandbox's unprivileged uid, where there is one."""
-    uid = remote.sandbox_uid()
+    uid = bubblewrap.sandbox_uid()
     if uid is None:
         return
     for folder in folders:
@@ -174,7 +163,7 @@ class Run:
     """One execution: the notebook, what ran, and the files it keeps up to date."""
 
     def __init__(self, nb, output, notes, *, cell_timeout, deadline, sandbox=None):
-        self.nb, self.output, self.notes = nb, Path(output), notes
+        self.nb, self.folder, self.notes = nb, NotebookFolder(output), notes
         self.cell_timeout, self.deadline, self.sandbox = cell_timeout, deadline, sandbox
         self.status, self.detail = "ok", ""
         self.ran, self.not_run = set(), {}
@@ -185,14 +174,14 @@ class Run:
         if complete:  # test cells that never ran show why, so that nbgrader too scores them 0
             for index, reason in self.not_run.items():
                 cell = self.nb.cells[index]
-                if cell.cell_type == "code" and nbgrader(cell).get("grade"):
+                if cell.cell_type == "code" and is_graded(cell):
                     cell.outputs = [nbformat.v4.new_output("error", ename="NotRun", evalue=reason,
                                                            traceback=[f"NotRun: {reason}"])]
         scores = score_cells(self.nb, self.not_run if complete else {
             **{i: "the grading stopped before this cell" for i in range(len(self.nb.cells))
                if i not in self.ran}, **self.not_run})
-        _write(self.output / "notebook.ipynb", nbformat.writes(self.nb))
-        _write(self.output / "result.json", json.dumps({
+        _write(self.folder.executed, nbformat.writes(self.nb))
+        _write(self.folder.result, json.dumps({
             "status": self.status, "detail": self.detail, "notes": self.notes, "complete": complete,
             "cells": {k: v.to_dict() for k, v in scores.items()},
             "verified": {k: v.to_dict() for k, v in self.verified.items()}}, indent=1))
@@ -206,13 +195,14 @@ class Run:
                                   kernel_spec_manager=kernel_spec_manager(home.parent, self.sandbox),
                                   transport="ipc", ip=str(home / "runtime" / "k"),
                                   connection_file=str(home / "runtime" / "kernel.json"))
-        km.owner = remote.sandbox_uid() if self.sandbox else None
+        km.owner = bubblewrap.sandbox_uid() if self.sandbox else None
         client = LimitedClient(self.nb, km=km, allow_errors=True, interrupt_on_timeout=False,
                                 timeout_func=self._cell_timeout, startup_timeout=60, record_timing=False,
                                 skip_cells_with_tag="\0never-skip", resources={"metadata": {"path": str(workdir)}})
         try:
             async with client.async_setup_kernel(env=kernel_env(home), cwd=str(workdir)):
-                _write(self.output / "kernel.pid", _pid_and_start(km.provisioner.process.pid))
+                pid = km.provisioner.process.pid
+                _write(self.folder.kernel_pid, f"{pid} {start_time(pid) or '?'}")
                 await self._run_cells(client, km)
         except DeadKernelError:
             self._dead(km)
@@ -246,7 +236,7 @@ class Run:
                     "error", ename="TimeoutError", evalue=f"this cell did not finish within {limit}",
                     traceback=[f"TimeoutError: this cell did not finish within {limit}"]))
                 self.status = "timeout"
-                self.detail = self.detail or f"cell {index + 1} ({_name(cell, index)}) exceeded {limit}"
+                self.detail = self.detail or f"cell {index + 1} ({cell_name(cell, index)}) exceeded {limit}"
                 if late or not await self._interrupt(client, km):
                     self._stop(index + 1, "timeout", "an earlier cell did not stop when interrupted"
                                if not late else "the notebook ran out of time")
@@ -256,7 +246,7 @@ class Run:
                 self.ran.add(index)
                 raise
             self.ran.add(index)
-            if nbgrader(cell).get("grade"):
+            if is_graded(cell):
                 self.save()
 
     async def _interrupt(self, client, km):
@@ -289,36 +279,12 @@ class Run:
             code = km.provisioner.process.poll() if km.provisioner and km.provisioner.process else None
         except Exception:  # noqa: BLE001 - the provisioner may already be gone
             code = None
-        reason = _exit_reason(code)
+        reason = exit_reason(code)
+        reason += ": os._exit, exit() or a crash" if reason.startswith("exit code") else ""
         first = max(self.ran) + 1 if self.ran else 0
         self.detail = f"the kernel died ({reason})" + (f" in cell {first}" if self.ran else "")
         self._stop(first, "crashed", f"the kernel died earlier ({reason})")
         self.status = "crashed"
-
-
-def _exit_reason(code):
-    if code is None:
-        return "no exit code"
-    if code < 0 or code - 128 in signal.Signals._value2member_map_:  # bubblewrap reports a signal as 128 + N
-        sig = -code if code < 0 else code - 128
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
-        hint = {"SIGKILL": ": out of memory, or killed", "SIGXCPU": ": CPU time limit",
-                "SIGSEGV": ": a crash in compiled code", "SIGABRT": ": aborted, often out of memory"}
-        return f"killed by {name}{hint.get(name, '')}"
-    return f"exit code {code}: os._exit, exit() or a crash"
-
-
-def _name(cell, index):
-    return nbgrader(cell).get("grade_id") or f"cell {index + 1}"
-
-
-def _pid_and_start(pid):
-    """``"pid start_time"``: the start time tells a reused pid from the kernel."""
-    try:
-        start = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        start = "?"
-    return f"{pid} {start}"
 
 
 def _write(path, text):
@@ -328,12 +294,11 @@ def _write(path, text):
 
 
 def verification(nb, source_nb, *, cell_timeout, memory_mb, sandbox, hidden):
-    """``{grade_id: CellScore}``: each graded function judged out of the student's reach (:mod:`autograder.verify`).
+    """``{grade_id: CellScore}``: each graded function judged out of the student's reach (:mod:`.verify`).
 
     ``public`` is the score on the cases the notebook's own test cell ran, to compare with it.
     """
-    limits = remote.Limits(call_timeout=max(1.0, min(cell_timeout, VERIFY_CALL_TIMEOUT)), memory_mb=memory_mb,
-                           cpu_seconds=int(cell_timeout) + 10)
+    limits = Limits(memory_mb=memory_mb, cell_timeout=cell_timeout)
     results = verify.verify(nb, source_nb, limits=limits, sandbox=sandbox, hidden_paths=hidden)
     return {gid: CellScore(float(v.result.score), float(v.result.points), v.result.report(),
                            public=float(v.public.score)) for gid, v in results.items()}
@@ -369,7 +334,7 @@ def run(submission, source, output, *, release=None, cell_timeout=120.0, timeout
         workdir.mkdir(exist_ok=True)
         # The kernel writes only in its home and folder. In its own pid namespace it cannot watch
         # the worker's pid (it would think its parent exited); --die-with-parent stops it instead.
-        bwrap = remote.bubblewrap_prefix(hidden=[*hidden, str(output)], writable=[home, workdir],
+        bwrap = bubblewrap.bubblewrap_prefix(hidden=[*hidden, str(output)], writable=[home, workdir],
                                          unset_env=["JPY_PARENT_PID"]) if sandbox else None
         if sandbox and bwrap is None:
             notes.append("bubblewrap (or, as root, setpriv) is not installed: the kernel ran without the sandbox")
@@ -386,7 +351,7 @@ def run(submission, source, output, *, release=None, cell_timeout=120.0, timeout
         first = next(i for i, c in enumerate(job.nb.cells)
                      if any(o.get("ename") == "MemoryError" for o in c.get("outputs", [])))
         job.status = "memory"
-        job.detail = f"cell {first + 1} ({_name(job.nb.cells[first], first)}) ran out of memory (MemoryError)"
+        job.detail = f"cell {first + 1} ({cell_name(job.nb.cells[first], first)}) ran out of memory (MemoryError)"
     job.save(complete=True)
     return job.status
 

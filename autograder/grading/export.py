@@ -15,9 +15,9 @@ import json
 import nbformat
 from nbgrader.api import MissingEntry
 
+from .cells import grade_id, is_graded
 from .course import _natural
 from .gradebook import open_gradebook, statuses
-from .rebuild import nbgrader
 
 FIXED = ["student", "assignment", "score", "max_score", "status"]
 
@@ -34,7 +34,7 @@ def _question_order(course, assignment, notebook):
     if not path.is_file():
         return None
     nb = nbformat.read(path, as_version=4)
-    return [nbgrader(c)["grade_id"] for c in nb.cells if nbgrader(c).get("grade")]
+    return [grade_id(c) for c in nb.cells if is_graded(c)]
 
 
 def table(db_url, assignment=None, course=None):

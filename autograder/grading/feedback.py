@@ -17,8 +17,9 @@ from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import GetGrades
 from traitlets.config import Config
 
+from .cells import is_test_cell
 from .gradebook import known_warnings_hidden
-from .rebuild import is_test_cell, strip_hidden_tests
+from .rebuild import strip_hidden_tests
 
 _TEMPLATES = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
 

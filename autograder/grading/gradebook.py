@@ -89,7 +89,7 @@ def mark_registered(url, assignment, fingerprint):
 
 
 def record(url, result):
-    """Store one graded submission (a :class:`~.grade.SubmissionResult`), replacing any earlier one."""
+    """Store one graded submission (a :class:`~.submission.SubmissionResult`), replacing any earlier one."""
     with known_warnings_hidden(), open_gradebook(url) as gb:
         if result.graded_in_gradebook:
             gb.update_or_create_student(result.student)

@@ -20,8 +20,8 @@ import sys
 import threading
 import traceback
 
-from . import cgroup
-from .limits import preexec
+from ..sandbox import cgroup
+from ..sandbox.policy import preexec
 
 PRELOAD = ["autograder.grading.execute"]
 _lock = threading.Lock()

@@ -13,28 +13,7 @@ import uuid
 
 import nbformat
 
-
-def nbgrader(cell):
-    """The cell's nbgrader metadata ({} when it has none or it is not a dict)."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return meta if isinstance(meta, dict) else {}
-
-
-def is_answer(cell):
-    return bool(nbgrader(cell).get("solution"))
-
-
-def is_protected(cell):
-    """Test, task and locked cells: the instructor's, restored from the source."""
-    meta = nbgrader(cell)
-    return bool(meta.get("grade_id")) and not meta.get("solution") and bool(
-        meta.get("grade") or meta.get("locked") or meta.get("task"))
-
-
-def is_test_cell(cell):
-    """An autograded test cell (nbgrader: grade but not solution)."""
-    meta = nbgrader(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+from .cells import is_answer, is_protected, is_test_cell, nbgrader
 
 
 def rebuild(submission, source, release=None):

@@ -1,25 +1,26 @@
 """Start one grading worker (:mod:`.execute`) as a limited subprocess and collect its result.
 
 The grader's process never runs student code: each notebook runs in a worker process that
-gets the resource limits before it starts (:mod:`.limits`), a minimal environment, and a
+gets the resource limits before it starts (:mod:`autograder.sandbox.policy`), a minimal environment, and a
 wall-clock limit. On that limit the worker's and the kernel's process groups are killed,
 and the scores the worker had written so far are kept (the rest score 0).
 """
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cgroup, prefork
-from .limits import Limits, preexec
+from ..sandbox import cgroup
+from ..sandbox.policy import Limits, preexec, worker_env
+from ..sandbox.processes import exit_reason, kill_group, start_time
+from . import prefork
 from .score import CellScore
+from .workdir import NotebookFolder
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds autograder/
 GRACE = 20.0  # seconds the worker gets beyond the notebook's limit to stop its kernel and write
 
 
@@ -42,21 +43,6 @@ class NotebookResult:
     @property
     def max_score(self):
         return sum(c.max for c in self.cells.values())
-
-
-def worker_env():
-    """A minimal environment: no secrets of the instructor's shell reach student code.
-
-    AUTOGRADER_HIDDEN_SEED (the hidden tests' seed) is passed on when the instructor set it:
-    the worker's verification pass needs it; the worker keeps it from the kernel.
-    """
-    bin_dir = str(Path(sys.executable).parent)
-    env = {"PATH": os.pathsep.join([bin_dir, "/usr/local/bin", "/usr/bin", "/bin"]),
-           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONNOUSERSITE": "1",
-           "PYTHONPATH": str(PACKAGE_ROOT), "HOME": "/nonexistent", "TMPDIR": "/tmp"}
-    if os.environ.get("AUTOGRADER_HIDDEN_SEED"):
-        env["AUTOGRADER_HIDDEN_SEED"] = os.environ["AUTOGRADER_HIDDEN_SEED"]
-    return env
 
 
 def run_worker(submission, source, output, *, limits=None, release=None, files=None, rlimits=None, hidden=()):
@@ -89,9 +75,9 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
             code = proc.wait(timeout=limits.timeout + GRACE)
             killed = False
         except subprocess.TimeoutExpired:
-            _kill_group(proc.pid)
+            kill_group(proc.pid)
             code, killed = proc.wait(), True
-        _kill_kernel(output / "kernel.pid")
+        _kill_kernel(NotebookFolder(output).kernel_pid)
     finally:
         if group:  # whatever the student's code left running, wherever it moved
             group.close()
@@ -105,12 +91,12 @@ def _start(args, output, rlimits, group):
     it runs (:mod:`.prefork`), else a fresh interpreter."""
     ctx = prefork.context()
     if ctx is not None:
-        return prefork.ForkedWorker(ctx, args, cwd=output, log=output / "worker.log", env=worker_env(),
+        return prefork.ForkedWorker(ctx, args, cwd=output, log=NotebookFolder(output).log, env=worker_env(),
                                     rlimits=rlimits, cgroup_procs=str(group.procs) if group else None)
     setup = preexec(rlimits)
     join = group.join_fd() if group else None
     try:
-        with open(output / "worker.log", "wb") as log:
+        with open(NotebookFolder(output).log, "wb") as log:
             return subprocess.Popen([sys.executable, "-m", "autograder.grading.execute", *args],
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     env=worker_env(), cwd=output, process_group=0,
@@ -122,15 +108,16 @@ def _start(args, output, rlimits, group):
 
 def _read_result(output, notebook, code, killed, limits):
     try:
-        data = json.loads((output / "result.json").read_text())
+        data = json.loads(NotebookFolder(output).result.read_text())
     except (OSError, ValueError):
         data = None
-    executed = output / "notebook.ipynb"
+    executed = NotebookFolder(output).executed
     executed = executed if executed.is_file() else None
     if data is None:
         status = "timeout" if killed else "error"
+        log = NotebookFolder(output).log
         detail = (f"the notebook did not finish within {limits.timeout:g} s" if killed
-                  else f"the grading worker stopped without a result ({_exit(code)}); see {output / 'worker.log'}")
+                  else f"the grading worker stopped without a result ({exit_reason(code)}); see {log}")
         return NotebookResult(notebook, status, detail, executed=None)
     cells = {k: CellScore(**v) for k, v in data.get("cells", {}).items()}
     result = NotebookResult(notebook, data.get("status", "error"), data.get("detail", ""),
@@ -145,7 +132,7 @@ def _read_result(output, notebook, code, killed, limits):
             result.detail = f"the notebook did not finish within {limits.timeout:g} s"
         else:
             result.status = "crashed"
-            result.detail = f"the grading worker died ({_exit(code)}): out of memory?"
+            result.detail = f"the grading worker died ({exit_reason(code)}): out of memory?"
     apply_verification(result, verified)
     return result
 
@@ -178,20 +165,6 @@ def apply_verification(result, verified):
             + ", ".join(claimed) + "; the verified scores stand"]))
 
 
-def _exit(code):
-    if code is not None and code < 0:
-        return f"killed by {signal.Signals(-code).name}" if -code in signal.Signals._value2member_map_ \
-            else f"signal {-code}"
-    return f"exit code {code}"
-
-
-def _kill_group(pgid):
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def _kill_kernel(pid_file):
     """Kill the kernel's process group (it has its own), and whatever the student left running in it."""
     try:
@@ -199,10 +172,7 @@ def _kill_kernel(pid_file):
         pid = int(pid)
     except (OSError, ValueError):
         return
-    try:
-        now = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-        if now != start:
-            return  # the pid belongs to another process now
-    except (OSError, IndexError):
-        pass  # the kernel is gone; processes it left may still hold its group
-    _kill_group(pid)
+    now = start_time(pid)
+    if now is not None and now != start:
+        return  # the pid belongs to another process now
+    kill_group(pid)  # the kernel may be gone; processes it left may still hold its group

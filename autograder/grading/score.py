@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 from nbgrader.utils import determine_grade
 
-from .rebuild import nbgrader
+from . import cells
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MAX_MESSAGE = 8000
@@ -39,11 +39,10 @@ def score_cells(nb, not_run=None):
     not_run = not_run or {}
     scores = {}
     for index, cell in enumerate(nb.cells):
-        meta = nbgrader(cell)
-        if not meta.get("grade"):
+        if not cells.is_graded(cell):
             continue
-        max_points = float(meta.get("points", 0) or 0)
-        if index in not_run and cell.cell_type == "code" and not meta.get("solution"):
+        meta, max_points = cells.nbgrader(cell), cells.points(cell)
+        if index in not_run and cell.cell_type == "code" and not cells.is_answer(cell):
             scores[meta["grade_id"]] = CellScore(0.0, max_points, f"not run: {not_run[index]}")
             continue
         try:

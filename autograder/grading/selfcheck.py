@@ -9,8 +9,8 @@ notebook (``solutions/`` with the hidden tests where present, else the release i
 import tempfile
 from pathlib import Path
 
+from ..sandbox.policy import Limits
 from . import course as courses
-from .limits import Limits
 from .runner import run_worker
 
 

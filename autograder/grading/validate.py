@@ -18,10 +18,10 @@ from pathlib import Path
 
 import nbformat
 
+from ..sandbox.policy import Limits, worker_env
 from . import prefork
-from .limits import Limits
-from .rebuild import is_test_cell, nbgrader
-from .runner import run_worker, worker_env
+from .cells import cell_name, is_test_cell, points
+from .runner import run_worker
 
 
 @dataclass
@@ -44,10 +44,6 @@ def _stderr(cell):
     return [o for o in _outputs(cell, "stream") if o.get("name") == "stderr"]
 
 
-def _name(cell, index):
-    return nbgrader(cell).get("grade_id") or f"cell {index + 1}"
-
-
 def solution_problems(result, nb):
     problems = [f"status {result.status}: {result.detail}"] if result.status != "ok" else []
     for grade_id, cell in result.cells.items():
@@ -55,9 +51,9 @@ def solution_problems(result, nb):
             problems.append(f"{grade_id}: {cell.points} of {cell.max:g} points: {cell.message[:300]}")
     for index, cell in enumerate(nb.cells if nb else []):
         for err in _outputs(cell, "error"):
-            problems.append(f"{_name(cell, index)}: {err.get('ename')}: {str(err.get('evalue'))[:200]}")
+            problems.append(f"{cell_name(cell, index)}: {err.get('ename')}: {str(err.get('evalue'))[:200]}")
         for out in _stderr(cell):
-            problems.append(f"{_name(cell, index)}: wrote to stderr: {out.get('text', '')[:200]!r}")
+            problems.append(f"{cell_name(cell, index)}: wrote to stderr: {out.get('text', '')[:200]!r}")
     return problems
 
 
@@ -67,7 +63,7 @@ def release_problems(result, nb):
         if cell.points:
             problems.append(f"{grade_id}: a blank answer got {cell.points:g} of {cell.max:g} points")
     for index, cell in enumerate(nb.cells if nb else []):
-        name = _name(cell, index)
+        name = cell_name(cell, index)
         for out in _stderr(cell):
             problems.append(f"{name}: wrote to stderr: {out.get('text', '')[:200]!r}")
         errors = _outputs(cell, "error")
@@ -75,7 +71,7 @@ def release_problems(result, nb):
             problems += [f"{name}: a non-test cell failed: {e.get('ename')}: {str(e.get('evalue'))[:200]}"
                          for e in errors]
             continue
-        if not float(nbgrader(cell).get("points", 0) or 0):
+        if not points(cell):
             continue
         if not errors:
             problems.append(f"{name}: a blank answer shows no failure")

@@ -30,7 +30,7 @@ from nbgrader.api import MissingEntry
 from autograder.grading import course as courses
 from autograder.grading.grade import grade_class
 from autograder.grading.gradebook import open_gradebook, statuses
-from autograder.grading.limits import Limits
+from autograder.sandbox.policy import Limits
 
 from .corpus import ASSIGNMENT, CASES, MAX_SCORE, NOTEBOOK, PROCESS_PREFIX, SENTINEL, SITE_PACKAGES, Context, build_all
 

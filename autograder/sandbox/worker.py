@@ -1,8 +1,8 @@
 """The process that runs a student's functions for the verification pass.
 
-Started by :class:`autograder.remote.RemoteSession` with one end of a socket pair as file
+Started by :class:`autograder.sandbox.session.RemoteSession` with one end of a socket pair as file
 descriptor ``argv[1]``. It executes the student's definitions, then answers calls: requests
-come pickled from the (trusted) grader; answers go back as data only (:mod:`autograder.wire`).
+come pickled from the (trusted) grader; answers go back as data only (:mod:`.wire`).
 Nothing it prints reaches the grader (stdout and stderr are discarded by the parent).
 """
 
@@ -12,14 +12,12 @@ import io
 import os
 import socket
 import sys
-import traceback
-import warnings
 from multiprocessing.connection import Connection
 
 import cloudpickle
-import numpy as np
 
-from autograder import wire
+from autograder.sandbox import wire
+from autograder.sandbox.tracing import STUDENT_FILE, traced_call, where
 
 
 def _forbidden_codes(names):
@@ -36,39 +34,24 @@ def _forbidden_codes(names):
 
 
 def _call(fn, args, kwargs, forbidden):
-    hit = []
-
-    def profiler(frame, event, arg):
-        if event == "call" and frame.f_code in forbidden:
-            hit.append(forbidden[frame.f_code])
-
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-            np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sys.setprofile(profiler)
-        try:
-            out = fn(*args, **kwargs)
-            watched = sys.getprofile() is profiler
-        except BaseException as err:  # noqa: BLE001 - reported to the grader as data
-            sys.setprofile(None)
-            frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == "<student>"]
-            where = f" (line {frames[-1].lineno} of your code: {frames[-1].line})" if frames and frames[-1].line else ""
-            name = type(err).__name__
-            return {"error": name if isinstance(getattr(builtins, name, None), type) else "RuntimeError",
-                    "message": f"{err}" if hasattr(builtins, name) else f"{name}: {err}", "where": where}
-        finally:
-            sys.setprofile(None)
-    if hit:
-        return {"reference": hit[0]}
-    if not watched:  # the function switched the detector of reference calls off
+    """One call, as data for the grader: its value and arguments, or what went wrong."""
+    call = traced_call(fn, args, kwargs, forbidden)
+    if call.error is not None:
+        name = type(call.error).__name__
+        return {"error": name if isinstance(getattr(builtins, name, None), type) else "RuntimeError",
+                "message": f"{call.error}" if hasattr(builtins, name) else f"{name}: {call.error}",
+                "where": where(call.error, student_file=STUDENT_FILE)}
+    if call.reference:
+        return {"reference": call.reference[0]}
+    if call.untraced:  # the function switched the detector of reference calls off
         return {"untraced": True}
-    return {"value": out, "args": args, "kwargs": kwargs}
+    return {"value": call.value, "args": args, "kwargs": kwargs}
 
 
 class Lazy:
     """Stands for a module, or a name imported from one, that is imported on first use.
 
-    :func:`autograder.verify.student_source` binds plotting and notebook imports to these:
+    :func:`autograder.grading.verify.student_source` binds plotting and notebook imports to these:
     a graded function rarely needs them, and importing them costs more than its checks.
     ``root``: ``import a.b`` binds ``a`` (the package, after importing ``a.b``).
     """
@@ -101,7 +84,7 @@ def serve(conn, source):
     namespace = {"__name__": "__student__", "__lazy__": Lazy}
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            exec(compile(source, "<student>", "exec"), namespace)  # noqa: S102 - the point of this process
+            exec(compile(source, STUDENT_FILE, "exec"), namespace)  # noqa: S102 - the point of this process
         functions = sorted(k for k, v in namespace.items()
                            if callable(v) and getattr(v, "__module__", None) == "__student__")
         conn.send_bytes(wire.encode({"ready": functions}))

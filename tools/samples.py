@@ -1,4 +1,4 @@
-"""``python -m autograder.grading.samples``: write the demo's sample submissions.
+"""``python tools/samples.py``: write the demo's sample submissions.
 
 For each sample assignment, from its release (``course/``) and its solutions, one folder per
 student in nbgrader's submitted layout, ``samples/demo/<student>/<assignment>/<notebook>.ipynb``:
@@ -27,9 +27,8 @@ from pathlib import Path
 import nbformat
 
 from autograder.checks import REGISTRY
-
-from . import course as courses
-from .rebuild import is_answer, is_test_cell, nbgrader
+from autograder.grading import course as courses
+from autograder.grading.cells import is_answer, is_test_cell, nbgrader
 
 ASSIGNMENTS = ("a1_splits", "a2_regularization")
 STUDENTS = ("ada-complete", "ben-mistakes", "cai-mistakes", "dee-blank", "eli-crash", "fay-endless-loop")

@@ -3,7 +3,7 @@
 The notebook run gives the student's feedback, but its scores come from code running in the
 student's kernel, which the student's own cells could have patched. Here the student's
 definitions (imports, functions, classes, cheap constants; no other top-level statements)
-run in a separate limited process (:mod:`autograder.remote`) and every graded function is
+run in a separate limited process (:mod:`autograder.sandbox.session`) and every graded function is
 judged by the checks in this process, on visible and hidden cases.
 """
 
@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
 
-from .checks import PUBLIC_SALT, REGISTRY, Result, run_check
-from .checks.core import StudentError
-from .remote import Limits, RemoteSession
+from ..checks import PUBLIC_SALT, REGISTRY, Result, run_check
+from ..sandbox.policy import Limits
+from ..sandbox.session import RemoteSession
+from ..sandbox.tracing import StudentError
+from .cells import grade_id, is_graded, points
 
 CHECK_CALL = re.compile(r"""check\(\s*["'](\w+)["']\s*,\s*([A-Za-z_]\w*)""")
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -90,7 +92,7 @@ def _guarded(node):
 def _parsed_cells(nb):
     transform = TransformerManager().transform_cell
     for cell in nb.cells:
-        if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("grade"):
+        if cell.cell_type != "code" or is_graded(cell):
             continue
         try:
             yield ast.parse(transform(cell.source))
@@ -125,11 +127,10 @@ def graded_checks(source_nb):
     """``(grade_id, check name, function name, points)`` for each test cell that calls a check."""
     found = []
     for cell in source_nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade"):
+        if cell.cell_type == "code" and is_graded(cell):
             match = CHECK_CALL.search(cell.source)
             if match and match.group(1) in REGISTRY:
-                found.append((meta["grade_id"], match.group(1), match.group(2), float(meta.get("points", 0))))
+                found.append((grade_id(cell), match.group(1), match.group(2), points(cell)))
     return found
 
 

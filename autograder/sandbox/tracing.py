@@ -1,0 +1,81 @@
+"""One call of student code, watched: its output captured, its errors located, its reference calls seen.
+
+Used by the checks in the notebook's own kernel (:func:`autograder.checks.core.student_call`) and
+by the verification process (:mod:`.worker`), so both judge a call the same way.
+
+Calls of the reference are seen with ``sys.setprofile``, which reports every Python function
+call of this thread whose code object is one of the ``forbidden`` ones. A function that
+switches the profiler off (or replaces it) is reported as untraced.
+"""
+
+import contextlib
+import io
+import sys
+import traceback
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+STUDENT_FILE = "<student>"  # the file name the verification process compiles student code under
+_GRADER_PATHS = ("site-packages", "/autograder/", "/introdl/")
+
+
+class StudentError(Exception):
+    """The student's function raised, printed to stderr, called the reference, or its process failed."""
+
+
+class NotImplementedYet(StudentError):
+    """The student's function still raises ``NotImplementedError`` (the release's placeholder)."""
+
+
+@dataclass
+class Traced:
+    """What one call did: its ``value``, or the ``error`` it raised; the reference functions it called."""
+
+    value: object = None
+    error: BaseException | None = None
+    reference: list | None = None  # names of the forbidden functions it called, in order
+    untraced: bool = False  # it switched the profiler off, so reference calls could not be seen
+    stdout: str = ""
+    stderr: str = ""
+
+
+def traced_call(fn, args, kwargs, forbidden):
+    """Call ``fn(*args, **kwargs)`` with output captured and calls to ``forbidden`` code recorded.
+
+    ``forbidden`` maps code objects to the names to report. Numpy warnings and errors are
+    silenced: a student's overflow must not reach the grader's stderr.
+    """
+    result = Traced(reference=[])
+    out, err = io.StringIO(), io.StringIO()
+
+    def profiler(frame, event, arg):
+        if event == "call" and frame.f_code in forbidden:
+            result.reference.append(forbidden[frame.f_code])
+
+    previous = sys.getprofile()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), np.errstate(all="ignore"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sys.setprofile(profiler)
+        try:
+            result.value = fn(*args, **kwargs)
+            result.untraced = sys.getprofile() is not profiler
+        except BaseException as error:  # noqa: BLE001 - reported to the caller, who decides
+            result.error = error
+        finally:
+            sys.setprofile(previous)
+    result.stdout, result.stderr = out.getvalue(), err.getvalue()
+    return result
+
+
+def where(error, *, student_file=None):
+    """`` (line N of your code: <line>)`` for the innermost frame of the student's own code, or ''.
+
+    With ``student_file`` only frames of that file count; otherwise every frame outside the
+    installed packages and this project's two packages.
+    """
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if (f.filename == student_file if student_file else not any(p in f.filename for p in _GRADER_PATHS))]
+    return f" (line {frames[-1].lineno} of your code: {frames[-1].line})" if frames and frames[-1].line else ""
