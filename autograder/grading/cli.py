@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..sandbox.bubblewrap import bubblewrap_prefix
-from ..sandbox.policy import Limits
+from ..sandbox.policy import DEFAULTS, Limits
 from . import course as courses
 from . import export as exporting
 from .grade import default_workers, grade_class
@@ -88,7 +88,7 @@ def release_cmd(assignments: Annotated[list[str] | None, typer.Argument(help="De
 @app.command("validate")
 def validate_cmd(assignments: Annotated[list[str] | None, typer.Argument(help="Default: all.")] = None,
                  workers: Workers = None, timeout: Timeout = 900, cell_timeout: CellTimeout = None,
-                 memory: Memory = 2048, root: Root = None):
+                 memory: Memory = DEFAULTS.memory_mb, root: Root = None):
     """Every solution scores full marks; every blank release scores 0 with student messages only."""
     course = _course(root)
     names = _assignments(course, assignments or [])
@@ -110,8 +110,8 @@ def validate_cmd(assignments: Annotated[list[str] | None, typer.Argument(help="D
 def grade_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.g. a1_splits.")],
               submissions: Annotated[Path, typer.Option(exists=True, file_okay=False,
                                                         help="DIR/<student>/<assignment>/<notebook>.ipynb")],
-              workers: Workers = None, timeout: Timeout = 600, cell_timeout: CellTimeout = None,
-              memory: Memory = 2048,
+              workers: Workers = None, timeout: Timeout = DEFAULTS.timeout, cell_timeout: CellTimeout = None,
+              memory: Memory = DEFAULTS.memory_mb,
               sandbox: Annotated[bool, typer.Option(
                   "--sandbox/--no-sandbox", help="Run student code in bubblewrap (hidden solutions, gradebook "
                   "and submissions; no network) where it is installed.")] = True,
@@ -164,7 +164,8 @@ def grade_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.
 
 @app.command("check")
 def check_cmd(notebook: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Your notebook.")],
-              timeout: Timeout = 600, cell_timeout: CellTimeout = None, memory: Memory = 2048,
+              timeout: Timeout = DEFAULTS.timeout, cell_timeout: CellTimeout = None,
+              memory: Memory = DEFAULTS.memory_mb,
               root: Root = None):
     """Run your notebook as the grader does and report each question: points, pass or fail, hints."""
     course = courses.load(root) if root else None

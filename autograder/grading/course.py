@@ -10,8 +10,10 @@ from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
+from ..sandbox.policy import DEFAULTS
+
 CONFIG_FILE = "nbgrader_config.py"
-DEFAULT_CELL_TIMEOUT = 120.0
+DEFAULT_CELL_TIMEOUT = DEFAULTS.cell_timeout
 
 # A student id is also a folder name under grading/: letters, digits and . _ @ + -, not starting
 # with a dot (no '..', no slashes, no spaces or control characters), at most 64 characters.

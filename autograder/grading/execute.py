@@ -40,7 +40,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from ..sandbox import bubblewrap
-from ..sandbox.policy import Limits, kernel_env
+from ..sandbox.policy import DEFAULTS, Limits, kernel_env
 from ..sandbox.processes import exit_reason, start_time
 from . import verify
 from .cells import cell_name, is_graded
@@ -293,24 +293,23 @@ def _write(path, text):
     os.replace(tmp, path)
 
 
-def verification(nb, source_nb, *, cell_timeout, memory_mb, sandbox, hidden):
+def verification(nb, source_nb, *, limits, hidden):
     """``{grade_id: CellScore}``: each graded function judged out of the student's reach (:mod:`.verify`).
 
     ``public`` is the score on the cases the notebook's own test cell ran, to compare with it.
     """
-    limits = Limits(memory_mb=memory_mb, cell_timeout=cell_timeout)
-    results = verify.verify(nb, source_nb, limits=limits, sandbox=sandbox, hidden_paths=hidden)
+    results = verify.verify(nb, source_nb, limits=limits, sandbox=limits.sandbox, hidden_paths=hidden)
     return {gid: CellScore(float(v.result.score), float(v.result.points), v.result.report(),
                            public=float(v.public.score)) for gid, v in results.items()}
 
 
-def run(submission, source, output, *, release=None, cell_timeout=120.0, timeout=600.0, files=None,
-        sandbox=True, hidden=(), memory_mb=2048):
+def run(submission, source, output, *, limits=DEFAULTS, release=None, files=None, hidden=()):
     """Grade one notebook into ``output`` (see the module docstring); returns the status.
 
-    ``sandbox``: run the kernel and the verification in bubblewrap (when installed), with
-    ``hidden`` folders (solutions, the grading folder, the submissions) replaced by empty ones.
+    ``limits.sandbox``: run the kernel and the verification in bubblewrap (when installed),
+    with ``hidden`` folders (solutions, the grading folder, the submissions) replaced by empty ones.
     """
+    cell_timeout, sandbox = limits.cell_timeout, limits.sandbox
     started = time.monotonic()
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
@@ -340,10 +339,9 @@ def run(submission, source, output, *, release=None, cell_timeout=120.0, timeout
             notes.append("bubblewrap (or, as root, setpriv) is not installed: the kernel ran without the sandbox")
         if bwrap is not None:
             give_to_sandbox(home, workdir)
-        job = Run(nb, output, notes, cell_timeout=cell_timeout, deadline=started + timeout, sandbox=bwrap)
+        job = Run(nb, output, notes, cell_timeout=cell_timeout, deadline=started + limits.timeout, sandbox=bwrap)
         # Verified first: a notebook that runs out of time still gets its verified scores.
-        job.verified = verification(nb, source_nb, cell_timeout=cell_timeout, memory_mb=memory_mb,
-                                    sandbox=sandbox, hidden=[*hidden, str(output)])
+        job.verified = verification(nb, source_nb, limits=limits, hidden=[*hidden, str(output)])
         job.save()
         job.execute(workdir, home)
     if any(o.get("ename") == "MemoryError" for c in job.nb.cells for o in c.get("outputs", [])) \
@@ -363,15 +361,16 @@ def main(argv=None):
     parser.add_argument("--release")
     parser.add_argument("--output", required=True)
     parser.add_argument("--files", help="folder whose non-notebook files are copied next to the notebook")
-    parser.add_argument("--cell-timeout", type=float, default=120.0)
-    parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument("--memory", type=int, default=2048, help="MB per process of the verification pass")
+    parser.add_argument("--cell-timeout", type=float, default=DEFAULTS.cell_timeout)
+    parser.add_argument("--timeout", type=float, default=DEFAULTS.timeout)
+    parser.add_argument("--memory", type=int, default=DEFAULTS.memory_mb, help="MB per process of student code")
     parser.add_argument("--no-sandbox", action="store_true", help="run the kernel without bubblewrap")
     parser.add_argument("--hide", action="append", default=[], help="a folder the sandbox must not see")
     args = parser.parse_args(argv)
-    run(args.submission, args.source, args.output, release=args.release, cell_timeout=args.cell_timeout,
-        timeout=args.timeout, files=args.files, sandbox=not args.no_sandbox, hidden=args.hide,
-        memory_mb=args.memory)
+    limits = Limits(memory_mb=args.memory, timeout=args.timeout, cell_timeout=args.cell_timeout,
+                    sandbox=not args.no_sandbox)
+    run(args.submission, args.source, args.output, limits=limits, release=args.release, files=args.files,
+        hidden=args.hide)
     return 0
 
 
