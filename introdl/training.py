@@ -35,7 +35,9 @@ class TrainResult:
     bn_running : dict
         Batch-norm running statistics for prediction (empty without batch norm).
     best_epoch : int or None
-        Epoch (from 1) whose parameters were kept by early stopping.
+        The epoch whose parameters early stopping kept, counted from 1 like
+        ``history["epoch"]`` and the lecture: the index (from 0) that
+        :func:`introdl.early_stopping` returns, plus 1. None when ``patience`` is None.
     stopped_early : bool
     """
 
