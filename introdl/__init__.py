@@ -3,6 +3,23 @@
 Conventions: examples are columns (``X`` is ``(n_x, m)``), parameters live in a dict
 ``{"W1", "b1", ...}`` and gradients in ``{"dW1", "db1", ...}``, randomness comes only from a
 keyword ``rng: numpy.random.Generator``, arrays are float64 and inputs are never modified.
+
+Gradient names. A backward function takes the gradient of the cost with respect to what its
+forward function returned (the *upstream* gradient) and returns the gradient with respect to
+what its forward function received. The name says which array of the layer it belongs to,
+as in the lecture: ``dA`` for an activation ``A`` (the input of ``relu_backward``,
+``sigmoid_backward``, ``tanh_backward`` and ``dropout_backward``, which returns ``dA`` of
+the activation before dropout), ``dZ`` for a pre-activation ``Z`` (the input of
+``linear_backward``, which returns ``dA_prev`` for the previous layer's ``A``), and
+``dout`` in ``batchnorm_backward`` for the output of batch norm (the lecture's Z tilde,
+which feeds the activation), from which it returns ``dZ``. The output layer starts the
+chain: ``softmax_cross_entropy_backward(Z, Y)`` and ``binary_cross_entropy_backward(Z, Y)``
+take the logits and labels, not an upstream gradient, and return ``dZ = A - Y``. All these
+arrays (``dA``, ``dZ``, ``dout``, shape (n, m)) carry ``m * dJ/dA``, ``m * dJ/dZ``,
+``m * dJ/dout`` for the mean cost ``J`` over ``m`` examples, which is why ``dZ`` of the
+output is ``A - Y`` without a ``1/m``. The ``1/m`` is applied where the parameter gradients
+are formed, so ``dW``, ``db`` (``linear_backward``) and ``dgamma``, ``dbeta``
+(``batchnorm_backward``) are exact gradients of ``J``.
 """
 
 from .activations import (

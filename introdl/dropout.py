@@ -39,7 +39,8 @@ def dropout_backward(dA, cache):
 
     Returns
     -------
-    dA_prev : ndarray (n, m)
+    dA : ndarray (n, m)
+        For the activation before dropout (the ``A`` given to :func:`dropout_forward`).
     """
     D, keep_prob = cache
     dA = as_array("dA", dA)

@@ -8,7 +8,7 @@ def early_stopping(dev_costs, patience, *, min_delta=0.0):
 
     Training stops once ``patience`` epochs in a row have passed without the dev cost
     improving on the best so far by more than ``min_delta``. The caller then restores the
-    parameters saved at ``best_epoch``.
+    parameters it saved when it measured ``dev_costs[best_epoch]``.
 
     Parameters
     ----------
@@ -21,7 +21,10 @@ def early_stopping(dev_costs, patience, *, min_delta=0.0):
     -------
     stop : bool
     best_epoch : int
-        Index into ``dev_costs`` of the best cost (the first one, on ties); -1 if empty.
+        Index into ``dev_costs`` of the best cost (the first one, on ties), counted from 0;
+        -1 if empty. In the lecture's epoch numbers (from 1, as in ``train``'s
+        ``history["epoch"]`` and ``TrainResult.best_epoch``) that is epoch ``best_epoch + 1``.
+        Assignment 2 grades this function with the index from 0, so it stays an index.
     """
     costs = as_array("dev_costs", dev_costs, ndim=1)
     patience = check_int("patience", patience, low=1)

@@ -1,11 +1,12 @@
 """A fused training step: the readable path's numbers, computed in place.
 
-``train`` uses :class:`FusedStep` for the common case (ReLU hidden layers, no batch norm, a
-built-in optimizer). It performs exactly the operations of ``model_forward``,
-``model_backward``, ``compute_cost`` and the optimizers' ``*_update`` in the same order, so in
-float64 it gives the same bits (a test checks it), but it skips argument checks, updates the
-parameters and optimizer moments in place instead of building new dicts, and can run in
-float32. The dropout masks are drawn exactly as ``dropout_forward`` draws them.
+:class:`FusedStep` is one of the two steppers of :mod:`introdl.stepper`; ``train`` uses it
+for the common case (ReLU hidden layers, no batch norm, a built-in optimizer). It performs
+exactly the operations of ``model_forward``, ``model_backward``, ``compute_cost`` and the
+optimizers' ``*_update`` in the same order, so in float64 it gives the same bits (a test
+checks it), but it skips argument checks, updates the parameters and optimizer moments in
+place instead of building new dicts, and can run in float32. The dropout masks are drawn
+exactly as ``dropout_forward`` draws them.
 """
 
 import numpy as np
@@ -23,6 +24,8 @@ def fused_supported(params, *, hidden, optimizer):
 
 class FusedStep:
     """Owns a copy of the parameters and the optimizer state and updates them in place.
+
+    A stepper (see :mod:`introdl.stepper`): ``step``, ``export`` and ``bn_running``.
 
     Parameters
     ----------
@@ -51,6 +54,11 @@ class FusedStep:
         self.s = zeros
         self.t = 0
 
+    @property
+    def bn_running(self):
+        """Always empty: this step runs only networks without batch norm."""
+        return {}
+
     def export(self):
         """The current parameters as new float64 arrays."""
         return {key: value.astype(np.float64) for key, value in self.params.items()}
@@ -58,10 +66,24 @@ class FusedStep:
     def step(self, X, Y, *, rng, lr):
         """One forward, backward and update on a mini-batch; returns the batch cost (float).
 
-        ``X`` (n_x, m) and ``Y`` (n_L, m) are cast to ``dtype``.
+        ``X`` (n_x, m) and ``Y`` (n_L, m) are cast to ``dtype``. The cost includes the L2
+        term and is taken at the parameters before the update.
         """
         X, Y = X.astype(self.dtype, copy=False), Y.astype(self.dtype, copy=False)
-        p, L, m = self.params, self.L, X.shape[1]
+        m = X.shape[1]
+        A, Z, masks = self._forward(X, rng)
+        cost, dZ = self._output_cost_and_grad(Z[self.L], Y, m)
+        grads = self._backward(dZ, A, Z, masks, m)
+        if self.lamd > 0:
+            cost += self._l2_cost(m)
+        self._update(grads, lr)
+        return cost
+
+    def _forward(self, X, rng):
+        """``model_forward`` in train mode: lists ``A`` (A[0] = X), ``Z`` and the dropout
+        ``masks``, indexed by layer (``Z[0]`` and ``masks[0]`` are None); ``masks[l]`` is None
+        where layer ``l`` keeps every unit. No ``A[L]``: the cost works from the logits."""
+        p, L = self.params, self.L
         A, Z, masks = [X], [None], [None]
         for l in range(1, L + 1):
             Zl = p[f"W{l}"] @ A[-1] + p[f"b{l}"]
@@ -70,15 +92,21 @@ class FusedStep:
                 Al = np.maximum(Zl, 0.0)
                 mask = None
                 if self.probs[l - 1] < 1:
+                    # Drawn exactly as dropout_forward draws it, so both paths use the same masks.
                     mask = rng.random(Al.shape) < self.probs[l - 1]
                     Al *= mask
                     Al /= self.dtype.type(self.probs[l - 1])
                 A.append(Al)
                 masks.append(mask)
-        cost, dZ = self._output_cost_and_grad(Z[L], Y, m)
-        grads = {}
-        for l in range(L, 0, -1):
-            if l < L:
+        return A, Z, masks
+
+    def _backward(self, dZ, A, Z, masks, m):
+        """``model_backward`` from ``dZ`` = A[L] - Y (n_L, m); returns the gradients keyed like
+        the parameters (``"W1"``, not ``"dW1"``). ``dA`` and ``dZ`` carry ``m * dJ/dA`` and
+        ``m * dJ/dZ``; the ``1/m`` is applied to ``dW`` and ``db``, as in ``linear_backward``."""
+        p, grads = self.params, {}
+        for l in range(self.L, 0, -1):
+            if l < self.L:
                 dA = p[f"W{l + 1}"].T @ dZ
                 if masks[l] is not None:
                     dA *= masks[l]
@@ -90,12 +118,14 @@ class FusedStep:
                 dW += (self.lamd / m) * p[f"W{l}"]
             grads[f"W{l}"] = dW
             grads[f"b{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
-        if self.lamd > 0:
-            cost += self.lamd / (2 * m) * sum(float(np.sum(p[f"W{l}"] ** 2)) for l in range(1, L + 1))
-        self._update(grads, lr)
-        return cost
+        return grads
+
+    def _l2_cost(self, m):
+        """``l2_penalty``: ``(lamd / (2 m)) * sum_l ||W[l]||_F**2``, a float."""
+        return self.lamd / (2 * m) * sum(float(np.sum(self.params[f"W{l}"] ** 2)) for l in range(1, self.L + 1))
 
     def _output_cost_and_grad(self, ZL, Y, m):
+        """Mean cross-entropy of the logits ``ZL`` (n_L, m) and ``dZ = A[L] - Y`` (n_L, m)."""
         if self.output == "softmax":
             shifted = ZL - ZL.max(axis=0, keepdims=True)
             log_probs = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))

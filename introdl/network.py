@@ -146,22 +146,22 @@ def model_backward(ZL, Y, caches, *, output="softmax", hidden="relu", params=Non
     _check_output(output)
     lamd = check_number("lamd", lamd, low=0.0)
     act_backward = HIDDEN[hidden][1]
+    # dA and dZ carry m * dJ/dA and m * dJ/dZ (see the package docstring): dZ[L] = A[L] - Y.
     dZ = OUTPUTS[output][1](ZL, Y)
     L = len(caches)
     grads = {}
+    dA = None  # each layer's linear_backward sets it for the layer below (its dA_prev)
     for l in range(L, 0, -1):
         cache = caches[l - 1]
         if l < L:
-            dA = dZ
             if "dropout" in cache:
                 dA = dropout_backward(dA, cache["dropout"])
             dZ = act_backward(dA, cache["act"])
-            if "bn" in cache:
+            if "bn" in cache:  # the activation's input was batch norm's output: go back through it
                 dZ, grads[f"dgamma{l}"], grads[f"dbeta{l}"] = batchnorm_backward(dZ, cache["bn"])
-        dA_prev, grads[f"dW{l}"], db = linear_backward(dZ, cache["linear"], input_grad=l > 1)
+        dA, grads[f"dW{l}"], db = linear_backward(dZ, cache["linear"], input_grad=l > 1)
         if "bn" not in cache:
             grads[f"db{l}"] = db
-        dZ = dA_prev
     if lamd > 0:
         if params is None:
             raise ValueError("model_backward needs params when lamd > 0")

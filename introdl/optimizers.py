@@ -5,6 +5,21 @@ lr, ...)``. Nothing is modified in place: every update returns new dicts, so a n
 keep the state of each step and a test can replay steps exactly. Gradients use the names of
 the parameters with a ``d`` in front (``grads["dW1"]`` for ``params["W1"]``); so do the
 moment estimates (``v["dW1"]`` is the lecture's ``v_{dW^{[1]}}``).
+
+Which implementation runs inside :func:`introdl.train`: by default (``fused=None``) **not**
+these functions but :class:`introdl.fused.FusedStep`, whenever it applies: ``optimizer`` is
+one of the names ``"gd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"``, the hidden layers are
+ReLU and there is no batch norm. Its ``_update`` applies the same formulas in the same
+order, in place, so in float64 training gives the same bits either way
+(``tests/test_fused.py`` and ``tests/test_ref_stepper.py`` check it). It is the default
+because these functions check their arguments and build new dicts of parameters and moments
+on every step, which costs a lot next to the small matrix products of small networks: a
+whole ``train`` call took 1.5 to 2.2 times longer on the readable path for small networks
+such as 2-20-20-1 and the README's 64-128-64-10 (batches of 64), against 1.2 times for the
+784-256-128-10 step of ``benchmarks/results.md``; and only the fused step runs in float32.
+These functions run instead when ``optimizer`` is an ``(init, update)`` pair (a student's
+own Adam, which then really is the code that trains), when the network has batch norm or
+tanh/linear hidden layers, or with ``fused=False``; see :mod:`introdl.stepper`.
 """
 
 import numpy as np

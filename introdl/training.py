@@ -1,4 +1,11 @@
-"""A training loop: mini-batches, any optimizer, a schedule, early stopping and a history."""
+"""A training loop: mini-batches, any optimizer, a schedule, early stopping and a history.
+
+:func:`train` is the lecture's loop: for each epoch (counted from 1) take the learning rate
+from the schedule, shuffle the training set into mini-batches and take one step per batch,
+then record the costs and accuracies and ask :func:`introdl.early_stopping` whether to stop.
+What one step does (forward, backward, optimizer update) is the stepper's business
+(:mod:`introdl.stepper`), so the loop is the same for the readable and the fused step.
+"""
 
 import sys
 from dataclasses import dataclass, field
@@ -6,12 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from ._checks import NonFiniteError, as_array, check_int, check_number, check_rng, check_same_columns
+from ._checks import as_array, check_int, check_number, check_rng, check_same_columns
 from .early_stopping import early_stopping
-from .fused import FusedStep, fused_supported
 from .minibatch import random_mini_batches
-from .network import compute_cost, labels_of, model_backward, model_forward, n_layers
-from .optimizers import OPTIMIZERS
+from .network import compute_cost, labels_of, model_forward, n_layers
+from .stepper import Diverged, make_stepper
 
 
 @dataclass
@@ -29,7 +35,9 @@ class TrainResult:
     bn_running : dict
         Batch-norm running statistics for prediction (empty without batch norm).
     best_epoch : int or None
-        Epoch (from 1) whose parameters were kept by early stopping.
+        The epoch whose parameters early stopping kept, counted from 1 like
+        ``history["epoch"]`` and the lecture: the index (from 0) that
+        :func:`introdl.early_stopping` returns, plus 1. None when ``patience`` is None.
     stopped_early : bool
     """
 
@@ -40,21 +48,61 @@ class TrainResult:
     stopped_early: bool = False
 
 
-def _optimizer(optimizer):
-    if isinstance(optimizer, str):
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"optimizer must be one of {tuple(OPTIMIZERS)} or an (init, update) pair, got {optimizer!r}"
-            )
-        return OPTIMIZERS[optimizer]
-    init, update = optimizer
-    return init, update
+def _checked_examples(name_X, X, name_Y, Y):
+    """``X`` (n_x, m) and ``Y`` (n_L, m) as checked float64 arrays with the same ``m``."""
+    X, Y = as_array(name_X, X, ndim=2), as_array(name_Y, Y, ndim=2)
+    check_same_columns(name_X, X, name_Y, Y)
+    return X, Y
 
 
-def _check_finite(cost, epoch, lr):
-    """Stop at the first non-finite cost, before NaN reaches the next forward pass."""
-    if not np.isfinite(cost):
-        raise FloatingPointError(f"the cost became {cost} at epoch {epoch}: lower the learning rate (lr={lr})")
+def _learning_rate(schedule, lr, epoch):
+    """This epoch's learning rate: ``schedule(epoch)`` (epochs from 1), or the constant ``lr``."""
+    if not schedule:
+        return lr
+    return check_number("schedule(epoch)", schedule(epoch), low=0.0, low_open=True)
+
+
+def _diverged(cost, epoch, lr):
+    """The error for a non-finite cost: raised at once, before NaN reaches the next forward pass."""
+    return FloatingPointError(f"the cost became {cost} at epoch {epoch}: lower the learning rate (lr={lr})")
+
+
+def _run_epoch(stepper, X, Y, *, batch_size, rng, lr, epoch):
+    """One pass over a new shuffle of the training set, one step per mini-batch.
+
+    Parameters
+    ----------
+    stepper : :class:`introdl.stepper.Stepper`, from :func:`introdl.stepper.make_stepper`
+    X : ndarray (n_x, m)
+    Y : ndarray (n_L, m)
+    batch_size : int >= 1
+    rng : numpy.random.Generator, draws the shuffle and the dropout masks
+    lr : float, this epoch's learning rate
+    epoch : int, counted from 1 (for the error message)
+
+    Returns
+    -------
+    float
+        The mean of the mini-batch costs weighted by batch size, so that the short last
+        batch counts for its examples only.
+    """
+    costs, sizes = [], []
+    for X_batch, Y_batch in random_mini_batches(X, Y, batch_size, rng=rng):
+        try:
+            costs.append(stepper.step(X_batch, Y_batch, rng=rng, lr=lr))
+        except Diverged as err:
+            raise _diverged(np.nan, epoch, lr) from err
+        sizes.append(X_batch.shape[1])
+    cost = float(np.average(costs, weights=sizes))
+    if not np.isfinite(cost):  # the fused step checks nothing: its NaN shows up here
+        raise _diverged(cost, epoch, lr)
+    return cost
+
+
+def _record(history, **values):
+    """Append this epoch's ``values`` to the lists of ``history``."""
+    for name, value in values.items():
+        history[name].append(value)
 
 
 def _evaluate(X, Y, params, *, output, hidden, bn_running):
@@ -99,14 +147,17 @@ def train(params, X, Y, *, rng, X_dev=None, Y_dev=None, output="softmax", hidden
     lamd : float >= 0, L2 strength
     keep_prob : float or sequence, dropout keep probability per hidden layer
     patience : int or None
-        Early stopping: stop after ``patience`` epochs without a better dev cost and restore
-        the best parameters.
+        Early stopping: stop after ``patience`` epochs without a better dev cost. With a
+        patience the parameters of the best dev epoch are returned, whether or not training
+        stopped early.
     min_delta : float >= 0, smallest dev-cost decrease that counts as better
     progress : bool
         Show a progress bar (on stdout) for loops that take more than a moment.
     fused : bool or None
-        Use :class:`introdl.fused.FusedStep` (same numbers, in place, faster). None uses it
-        whenever it applies: ReLU hidden layers, no batch norm, a built-in optimizer.
+        Which stepper does each mini-batch step (see :mod:`introdl.stepper`): True the
+        fused :class:`introdl.fused.FusedStep` (same numbers, in place, faster), False the
+        readable one. None uses the fused one whenever it applies: ReLU hidden layers, no
+        batch norm, a built-in optimizer name.
     dtype : numpy float type
         Arithmetic of the training steps; float32 needs the fused path.
 
@@ -115,76 +166,42 @@ def train(params, X, Y, *, rng, X_dev=None, Y_dev=None, output="softmax", hidden
     TrainResult
     """
     check_rng(rng)
-    X = as_array("X", X, ndim=2)
-    Y = as_array("Y", Y, ndim=2)
-    check_same_columns("X", X, "Y", Y)
+    X, Y = _checked_examples("X", X, "Y", Y)
     epochs = check_int("epochs", epochs, low=1)
     lamd = check_number("lamd", lamd, low=0.0)
     if schedule is None:
         check_number("lr", lr, low=0.0, low_open=True)
     has_dev = X_dev is not None
     if has_dev:
-        X_dev, Y_dev = as_array("X_dev", X_dev, ndim=2), as_array("Y_dev", Y_dev, ndim=2)
-        check_same_columns("X_dev", X_dev, "Y_dev", Y_dev)
+        X_dev, Y_dev = _checked_examples("X_dev", X_dev, "Y_dev", Y_dev)
     if patience is not None and not has_dev:
         raise ValueError("early stopping (patience) needs a dev set: pass X_dev and Y_dev")
     n_layers(params)
-    init, update = _optimizer(optimizer)
-    kwargs = dict(optimizer_kwargs or {})
-    forward = {"output": output, "hidden": hidden}
-    supported = fused_supported(params, hidden=hidden, optimizer=optimizer)
-    if fused and not supported:
-        raise ValueError("fused=True needs ReLU hidden layers, no batch norm and a built-in optimizer name")
-    if np.dtype(dtype) != np.float64 and not supported:
-        raise ValueError(f"dtype={np.dtype(dtype).name} needs the fused path (ReLU, no batch norm, built-in optimizer)")
-    fast = supported if fused is None else fused
+    layers = {"output": output, "hidden": hidden}
+    stepper = make_stepper(params, keep_prob=keep_prob, lamd=lamd, optimizer=optimizer,
+                           optimizer_kwargs=optimizer_kwargs, fused=fused, dtype=dtype, **layers)
 
-    params = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
-    stepper = FusedStep(params, output=output, keep_prob=keep_prob, lamd=lamd, optimizer=optimizer,
-                        optimizer_kwargs=kwargs, dtype=dtype) if fast else None
-    state = None if fast else init(params)
-    bn_running = {}
     history = {"epoch": [], "lr": [], "cost": [], "train_acc": []}
     if has_dev:
         history.update(dev_cost=[], dev_acc=[])
-    best = None  # (epoch, params, bn_running) with the best dev cost so far
+    best = None  # (epoch, params, bn_running) of the lowest dev cost so far
     stopped_early = False
-
     bar = tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not progress,
                file=sys.stdout, delay=1.0, leave=False)
     # Overflow warnings would reach stderr; a diverging run raises FloatingPointError instead.
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in bar:
-            lr_epoch = check_number("schedule(epoch)", schedule(epoch), low=0.0, low_open=True) if schedule else lr
-            costs, sizes = [], []
-            for X_batch, Y_batch in random_mini_batches(X, Y, batch_size, rng=rng):
-                if stepper is not None:
-                    costs.append(stepper.step(X_batch, Y_batch, rng=rng, lr=lr_epoch))
-                    sizes.append(X_batch.shape[1])
-                    continue
-                try:
-                    ZL, caches, bn_running = model_forward(X_batch, params, keep_prob=keep_prob, rng=rng,
-                                                           bn_running=bn_running, mode="train", **forward)
-                    costs.append(compute_cost(ZL, Y_batch, params=params, lamd=lamd, output=output))
-                    grads = model_backward(ZL, Y_batch, caches, params=params, lamd=lamd, **forward)
-                except NonFiniteError:  # the inputs were checked above: the parameters diverged
-                    _check_finite(np.nan, epoch, lr_epoch)
-                sizes.append(X_batch.shape[1])
-                params, state = update(params, grads, state, lr=lr_epoch, **kwargs)
-            if stepper is not None:
-                params = stepper.export()
-            cost = float(np.average(costs, weights=sizes))
-            _check_finite(cost, epoch, lr_epoch)
-            _, train_acc = _evaluate(X, Y, params, bn_running=bn_running, **forward)
-            for name, value in (("epoch", epoch), ("lr", lr_epoch), ("cost", cost), ("train_acc", train_acc)):
-                history[name].append(value)
+            lr_epoch = _learning_rate(schedule, lr, epoch)
+            cost = _run_epoch(stepper, X, Y, batch_size=batch_size, rng=rng, lr=lr_epoch, epoch=epoch)
+            params, bn_running = stepper.export(), stepper.bn_running
+            _, train_acc = _evaluate(X, Y, params, bn_running=bn_running, **layers)
+            _record(history, epoch=epoch, lr=lr_epoch, cost=cost, train_acc=train_acc)
             if has_dev:
-                dev_cost, dev_acc = _evaluate(X_dev, Y_dev, params, bn_running=bn_running, **forward)
-                history["dev_cost"].append(dev_cost)
-                history["dev_acc"].append(dev_acc)
+                dev_cost, dev_acc = _evaluate(X_dev, Y_dev, params, bn_running=bn_running, **layers)
+                _record(history, dev_cost=dev_cost, dev_acc=dev_acc)
             if patience is not None:
                 stop, best_index = early_stopping(history["dev_cost"], patience, min_delta=min_delta)
-                if best_index == len(history["dev_cost"]) - 1:
+                if best_index == epoch - 1:  # early_stopping indexes dev costs from 0, epochs count from 1
                     best = (epoch, params, bn_running)
                 if stop:
                     stopped_early = True
