@@ -77,15 +77,15 @@ def test_the_worker_cgroup_caps_processes_and_kills_every_leftover():
     token = uuid.uuid4().hex
     bomb = ("import os, time\nfor _ in range(60):\n    try:\n        if os.fork() == 0:\n            os.setsid()\n"
             "    except OSError:\n        break\ntime.sleep(120)\n")
-    fd = group.join_fd()
+    fds = group.join_fds()
     try:
-        proc = subprocess.Popen([sys.executable, "-c", bomb, token], preexec_fn=cgroup.joiner(fd, lambda: None))
+        proc = subprocess.Popen([sys.executable, "-c", bomb, token], preexec_fn=cgroup.joiner(fds, lambda: None))
         deadline = time.monotonic() + 10
         while len(group.pids()) < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(group.pids()) == 20, "the bomb stops at pids.max"
     finally:
-        os.close(fd)
+        cgroup.close_fds(fds)
         group.close()
     proc.wait(timeout=10)
     assert not group.folder.exists()
@@ -240,9 +240,9 @@ def test_cgroups_of_a_grader_that_died_are_swept_with_their_processes():
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = cgroup._parent() / f"autograder-{dead.stdout.strip()}-0"
     stale.mkdir()
-    group = cgroup.PidsCgroup(stale, 10)
-    fd = group.join_fd()
-    orphan = subprocess.Popen(["sleep", "300"], preexec_fn=cgroup.joiner(fd, lambda: None))
-    os.close(fd)
-    cgroup._sweep(cgroup._parent())
+    group = cgroup.WorkerCgroup({"pids": stale}, 10)
+    fds = group.join_fds()
+    orphan = subprocess.Popen(["sleep", "300"], preexec_fn=cgroup.joiner(fds, lambda: None))
+    cgroup.close_fds(fds)
+    cgroup._sweep(cgroup._parents())
     assert orphan.wait(timeout=10) == -9 and not stale.exists()

@@ -214,3 +214,39 @@ def test_each_result_is_recorded_while_the_others_still_run(course, tmp_path, mo
     results = grade.grade_class(course, ASSIGNMENT, tmp_path / "subs", workers=2,
                                 on_result=lambda r: r.student == "a" and first_recorded.set())
     assert [(r.student, r.detail) for r in results] == [("a", "after a"), ("b", "after a")]
+
+
+def test_a_forged_early_timestamp_does_not_hide_a_late_notebook(tmp_path):
+    """timestamp.txt is the student's word; the notebook file's own time, as received, counts too."""
+    from datetime import datetime
+
+    from autograder.grading.submission import _timestamp
+
+    (tmp_path / NOTEBOOK).write_text("{}")
+    os.utime(tmp_path / NOTEBOOK, (1_700_000_000, 1_700_000_000))  # 2023-11-14 22:13:20 UTC
+    (tmp_path / "timestamp.txt").write_text("2000-01-01 00:00:00.000000 UTC")
+    assert _timestamp(tmp_path) == datetime(2023, 11, 14, 22, 13, 20)
+    (tmp_path / "timestamp.txt").write_text("2024-01-01 00:00:00.000000 UTC")  # submitted after the last save
+    assert _timestamp(tmp_path) == datetime(2024, 1, 1)
+
+
+def test_a_huge_timestamp_file_is_not_read_whole(tmp_path):
+    """A 3 GB sparse timestamp.txt: only its first bytes are read (it is then not a date)."""
+    from datetime import datetime
+
+    from autograder.grading.submission import _timestamp
+
+    (tmp_path / NOTEBOOK).write_text("{}")
+    os.utime(tmp_path / NOTEBOOK, (1_700_000_000, 1_700_000_000))
+    with open(tmp_path / "timestamp.txt", "wb") as f:
+        f.truncate(3 * 2**30)
+    assert _timestamp(tmp_path) == datetime(2023, 11, 14, 22, 13, 20)
+
+
+@pytest.mark.parametrize("name", ["=2+5", "+SUM(A1:A9)", "-1+1", "@cmd", "\t=1", "\r=1"])
+def test_export_cells_a_spreadsheet_would_run_are_made_inert(name):
+    from autograder.grading.export import to_csv
+
+    text = to_csv(["student", "score"], [{"student": name, "score": -0.5}])
+    assert text.splitlines()[1].startswith(("'", "\"'")), text
+    assert text.rstrip("\n").endswith(",-0.5"), "numbers stay numbers"

@@ -130,9 +130,11 @@ def give_to_sandbox(*folders):
 class LimitedClient(NotebookClient):
     """nbclient, keeping at most MAX_OUTPUT_CHARS of output per cell as it arrives.
 
-    Errors and results are always kept (cut to MAX_ERROR_CHARS), since they decide the
-    score; past the budget, streams and displays are dropped with one note, and a dropped
-    stderr still leaves a short stderr output, so the cell scores as nbgrader would.
+    Errors and results are always kept, since they decide the score, but bounded: an error's
+    message and traceback to MAX_ERROR_CHARS each, and a result past the budget to its
+    ``text/plain`` (what nbgrader reads for partial credit), cut to MAX_ERROR_CHARS. Past the
+    budget, streams and displays are dropped with one note, and a dropped stderr still leaves a
+    short stderr output, so the cell scores as nbgrader would.
     """
 
     def output(self, outs, msg, display_id, cell_index):
@@ -140,8 +142,8 @@ class LimitedClient(NotebookClient):
         self._used = used
         kind = msg.get("msg_type")
         size = len(json.dumps(msg.get("content", {}), default=str))
-        streamed = kind in ("stream", "display_data", "update_display_data")
-        if streamed and used.get(cell_index, 0) + size > MAX_OUTPUT_CHARS:
+        over = used.get(cell_index, 0) + size > MAX_OUTPUT_CHARS
+        if over and kind in ("stream", "display_data", "update_display_data"):
             notes = getattr(self, "_notes", set())
             self._notes = notes
             name = msg.get("content", {}).get("name")
@@ -151,12 +153,30 @@ class LimitedClient(NotebookClient):
                 outs.append(nbformat.v4.new_output("stream", name="stderr" if name == "stderr" else "stdout",
                                                    text="\n[output cut: more than the grader keeps]\n"))
             return None
+        if over and kind == "execute_result":
+            content = dict(msg.get("content", {}))
+            plain = content.get("data", {}).get("text/plain", "")
+            content["data"] = {"text/plain": str(plain)[:MAX_ERROR_CHARS]}
+            content["metadata"] = {}
+            msg = {**msg, "content": content}
+            size = len(json.dumps(content, default=str))
         used[cell_index] = used.get(cell_index, 0) + size
         out = super().output(outs, msg, display_id, cell_index)
         if out is not None and kind == "error":
             out.evalue = str(out.get("evalue", ""))[:MAX_ERROR_CHARS]
-            out.traceback = [line[:MAX_ERROR_CHARS] for line in out.get("traceback", [])[:200]]
+            out.traceback = _cut_lines(out.get("traceback", []), MAX_ERROR_CHARS)
         return out
+
+
+def _cut_lines(lines, budget):
+    """The first lines of ``lines`` that fit in ``budget`` characters (the last one cut)."""
+    kept = []
+    for line in map(str, lines):
+        if budget <= 0:
+            break
+        kept.append(line[:budget])
+        budget -= len(kept[-1])
+    return kept
 
 
 class Run:
@@ -303,6 +323,27 @@ def verification(nb, source_nb, *, limits, hidden):
                            public=float(v.public.score)) for gid, v in results.items()}
 
 
+def _data_files(folder):
+    """The release's data files and folders next to its notebook (never a notebook or a hidden file)."""
+    if not folder or not Path(folder).is_dir():
+        return []
+    return sorted(p for p in Path(folder).iterdir() if not p.name.startswith(".") and p.suffix != ".ipynb")
+
+
+def _kernel_sandbox(limits, *, hidden, home, workdir, data):
+    """The kernel's bubblewrap command line, or None without bubblewrap.
+
+    Its home and working folder are private scratch tmpfs of ``limits.disk_mb`` (what the
+    notebook writes is bounded and never reaches the disk), with the release's data files bound
+    read-only into the working folder and only the runtime folder shared with this worker.
+    In its own pid namespace the kernel cannot watch the worker's pid (it would think its
+    parent exited); bubblewrap's --die-with-parent stops it with the worker instead.
+    """
+    return bubblewrap.bubblewrap_prefix(hidden=hidden, scratch=[home, workdir], writable=[home / "runtime"],
+                                        readonly=[(path, workdir / path.name) for path in data],
+                                        unset_env=["JPY_PARENT_PID"], scratch_mb=limits.disk_mb)
+
+
 def run(submission, source, output, *, limits=DEFAULTS, release=None, files=None, hidden=()):
     """Grade one notebook into ``output`` (see the module docstring); returns the status.
 
@@ -327,18 +368,19 @@ def run(submission, source, output, *, limits=DEFAULTS, release=None, files=None
     nb, notes = rebuild(submitted, source_nb, release_nb)
     with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
         home, workdir = Path(tmp) / "home", Path(tmp) / "work"
-        (home / "runtime").mkdir(parents=True)
-        if files and Path(files).is_dir():  # the release's data files, never its notebooks
-            shutil.copytree(files, workdir, ignore=shutil.ignore_patterns("*.ipynb", ".*"))
-        workdir.mkdir(exist_ok=True)
-        # The kernel writes only in its home and folder. In its own pid namespace it cannot watch
-        # the worker's pid (it would think its parent exited); --die-with-parent stops it instead.
-        bwrap = bubblewrap.bubblewrap_prefix(hidden=[*hidden, str(output)], writable=[home, workdir],
-                                         unset_env=["JPY_PARENT_PID"]) if sandbox else None
+        runtime = home / "runtime"  # the kernel's connection file and sockets: shared with this worker
+        runtime.mkdir(parents=True)
+        workdir.mkdir()
+        data = _data_files(files)
+        bwrap = _kernel_sandbox(limits, hidden=[*hidden, str(output)], home=home, workdir=workdir, data=data) \
+            if sandbox else None
         if sandbox and bwrap is None:
             notes.append("bubblewrap (or, as root, setpriv) is not installed: the kernel ran without the sandbox")
-        if bwrap is not None:
-            give_to_sandbox(home, workdir)
+        if bwrap is None:
+            for path in data:
+                (shutil.copytree if path.is_dir() else shutil.copy)(path, workdir / path.name)
+        else:
+            give_to_sandbox(runtime)
         job = Run(nb, output, notes, cell_timeout=cell_timeout, deadline=started + limits.timeout, sandbox=bwrap)
         # Verified first: a notebook that runs out of time still gets its verified scores.
         job.verified = verification(nb, source_nb, limits=limits, hidden=[*hidden, str(output)])
@@ -364,11 +406,12 @@ def main(argv=None):
     parser.add_argument("--cell-timeout", type=float, default=DEFAULTS.cell_timeout)
     parser.add_argument("--timeout", type=float, default=DEFAULTS.timeout)
     parser.add_argument("--memory", type=int, default=DEFAULTS.memory_mb, help="MB per process of student code")
+    parser.add_argument("--disk", type=int, default=DEFAULTS.disk_mb, help="MB of each scratch folder of the sandbox")
     parser.add_argument("--no-sandbox", action="store_true", help="run the kernel without bubblewrap")
     parser.add_argument("--hide", action="append", default=[], help="a folder the sandbox must not see")
     args = parser.parse_args(argv)
     limits = Limits(memory_mb=args.memory, timeout=args.timeout, cell_timeout=args.cell_timeout,
-                    sandbox=not args.no_sandbox)
+                    disk_mb=args.disk, sandbox=not args.no_sandbox)
     run(args.submission, args.source, args.output, limits=limits, release=args.release, files=args.files,
         hidden=args.hide)
     return 0

@@ -81,10 +81,17 @@ def table(db_url, assignment=None, course=None):
 def to_csv(columns, rows):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([_inert(c) for c in columns])
     for row in rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in columns])
+        writer.writerow(["" if row[c] is None else _inert(row[c]) for c in columns])
     return out.getvalue()
+
+
+def _inert(value):
+    """A text cell that a spreadsheet would read as a formula (``=2+5``, ``@SUM(...)``) gets a leading ``'``."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def to_json(columns, rows):

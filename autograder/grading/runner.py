@@ -58,7 +58,7 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
     output.mkdir(parents=True, exist_ok=True)
     args = ["--submission", os.path.abspath(submission), "--source", os.path.abspath(source), "--output", str(output),
             "--cell-timeout", str(limits.cell_timeout), "--timeout", str(limits.timeout),
-            "--memory", str(limits.memory_mb)]
+            "--memory", str(limits.memory_mb), "--disk", str(limits.disk_mb)]
     if not limits.sandbox:
         args.append("--no-sandbox")
     for folder in hidden:
@@ -68,7 +68,7 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
     if files:
         args += ["--files", os.path.abspath(files)]
     started = time.monotonic()
-    group = cgroup.create(limits.processes)
+    group = cgroup.create(limits.processes, limits.tree_memory_mb)
     try:
         proc = _start(args, output, rlimits or limits.rlimits(), group)
         try:
@@ -78,10 +78,16 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
             kill_group(proc.pid)
             code, killed = proc.wait(), True
         _kill_kernel(NotebookFolder(output).kernel_pid)
+        oom_kills = group.oom_kills() if group else 0
     finally:
         if group:  # whatever the student's code left running, wherever it moved
             group.close()
     result = _read_result(output, Path(source).name, code, killed, limits)
+    if oom_kills and result.status in ("ok", "crashed", "error", "memory"):
+        result.status = "memory"
+        result.detail = "; ".join(filter(None, [
+            f"the submission's processes together went over {limits.tree_memory_mb} MB (its memory cgroup "
+            "stopped one)", result.detail]))
     result.seconds = time.monotonic() - started
     return result
 
@@ -92,9 +98,9 @@ def _start(args, output, rlimits, group):
     ctx = prefork.context()
     if ctx is not None:
         return prefork.ForkedWorker(ctx, args, cwd=output, log=NotebookFolder(output).log, env=worker_env(),
-                                    rlimits=rlimits, cgroup_procs=str(group.procs) if group else None)
+                                    rlimits=rlimits, cgroup_procs=[str(p) for p in group.procs] if group else None)
     setup = preexec(rlimits)
-    join = group.join_fd() if group else None
+    join = group.join_fds() if group else None
     try:
         with open(NotebookFolder(output).log, "wb") as log:
             return subprocess.Popen([sys.executable, "-m", "autograder.grading.execute", *args],
@@ -103,7 +109,7 @@ def _start(args, output, rlimits, group):
                                     preexec_fn=cgroup.joiner(join, setup) if group else setup)
     finally:
         if join is not None:
-            os.close(join)
+            cgroup.close_fds(join)
 
 
 def _read_result(output, notebook, code, killed, limits):

@@ -131,13 +131,20 @@ def grade_submission(course, assignment, student, folder, *, limits, work, rlimi
 
 
 def _timestamp(sub_dir):
-    """nbgrader's timestamp.txt when present, else the newest notebook's modification time."""
+    """When the submission was handed in: the later of nbgrader's timestamp.txt and the notebooks' times.
+
+    timestamp.txt is written on the student's side (``nbgrader submit``), so it alone could be
+    forged to avoid a late penalty; the notebook files' modification times are those of the
+    files as the grader received them. Only the first bytes of timestamp.txt are read.
+    """
+    times = [datetime.fromtimestamp(p.lstat().st_mtime, UTC).replace(tzinfo=None) for p in sub_dir.glob("*.ipynb")]
     stamp = sub_dir / "timestamp.txt"
     if stamp.is_file() and not stamp.is_symlink():
         try:
             from nbgrader.utils import parse_utc
-            return parse_utc(stamp.read_text()[:64].strip())
-        except (ValueError, OverflowError, TypeError):
+
+            with open(stamp, "rb") as f:
+                times.append(parse_utc(f.read(64).decode("utf-8", "replace").strip()))
+        except (OSError, ValueError, OverflowError, TypeError):
             pass
-    times = [p.lstat().st_mtime for p in sub_dir.glob("*.ipynb")]
-    return datetime.fromtimestamp(max(times), UTC).replace(tzinfo=None) if times else None
+    return max(times, default=None)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .policy import PACKAGE_ROOT, SANDBOX_UID_BASE, SHOWN_FROM_CHECKOUT
+from .policy import DEFAULTS, PACKAGE_ROOT, SANDBOX_UID_BASE, SHOWN_FROM_CHECKOUT
 
 
 def sandbox_uid():
@@ -35,7 +35,7 @@ def _bwrap():
         return None
 
 
-def bubblewrap_prefix(*, hidden=(), writable=(), unset_env=()):
+def bubblewrap_prefix(*, hidden=(), writable=(), scratch=(), readonly=(), unset_env=(), scratch_mb=DEFAULTS.disk_mb):
     """The command line that runs a program (appended to it) in the sandbox, or None without it.
 
     The sandbox sees a read-only root, an empty /tmp and home, no network, its own process tree,
@@ -43,6 +43,10 @@ def bubblewrap_prefix(*, hidden=(), writable=(), unset_env=()):
     of the git repository that holds each of them. Of this package's checkout only
     ``SHOWN_FROM_CHECKOUT`` (and the interpreter's environment) are visible. ``writable``
     folders are bound read-write (they must belong to :func:`sandbox_uid` where it is not None).
+    ``scratch`` folders, like /tmp and /dev/shm, are private tmpfs of ``scratch_mb`` MB each
+    (memory, which the worker's memory cgroup counts): what student code writes there is bounded
+    and never reaches the disk. ``readonly`` pairs ``(source, destination)`` are bound read-only
+    (e.g. a release's data files into a scratch folder).
 
     The program runs with no capabilities. Started by root, bubblewrap mounts with root's
     rights (it can reach an interpreter under /root) and ``setpriv`` then switches to the
@@ -66,7 +70,7 @@ def bubblewrap_prefix(*, hidden=(), writable=(), unset_env=()):
         cmd += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
     for name in unset_env:
         cmd += ["--unsetenv", name]
-    for _, options in _mounts(hidden, writable):
+    for _, options in _mounts(hidden, writable, scratch, readonly, scratch_mb):
         cmd += options
     cmd.append("--")
     if uid is not None:
@@ -75,10 +79,13 @@ def bubblewrap_prefix(*, hidden=(), writable=(), unset_env=()):
     return cmd
 
 
-def _mounts(hidden, writable):
+def _mounts(hidden, writable, scratch, readonly, scratch_mb):
     """``[(path, bwrap options)]`` in mount order: a folder's mount before the mounts inside it."""
     root = os.path.realpath(PACKAGE_ROOT)
-    ops = [("/tmp", ["--perms", "1777", "--tmpfs", "/tmp"])]
+    size = str(int(scratch_mb) * 2**20)
+    # Sticky and world-writable: only this sandbox's processes see them (own mount namespace).
+    ops = [(path, ["--perms", "1777", "--size", size, "--tmpfs", path])
+           for path in ["/tmp", "/dev/shm", *map(os.path.abspath, scratch)]]
     ops += [(home, ["--tmpfs", home]) for home in ("/root", "/home") if os.path.isdir(home)]
     # The checkout is hidden, then the package and its data shown again; the interpreter (pyenv
     # lives under /root) and its venv (often inside the checkout) are shown after both.
@@ -96,6 +103,8 @@ def _mounts(hidden, writable):
         elif os.path.exists(path):  # e.g. a SQLite gradebook: an empty file in its place
             ops.append((path, ["--ro-bind", "/dev/null", path]))
     ops += [(path, ["--bind", path, path]) for path in map(os.path.abspath, writable)]
+    ops += [(os.path.abspath(dest), ["--ro-bind", os.path.abspath(src), os.path.abspath(dest)])
+            for src, dest in readonly]
     # bubblewrap makes the folders leading to a mount inside a tmpfs private (0700): open them up.
     tmpfs = {path for path, options in ops if "--tmpfs" in options}
     between = {str(parent) for path, options in ops if "--tmpfs" not in options

@@ -1,14 +1,17 @@
-"""A process-count cgroup per grading worker: caps fork bombs and removes every leftover process.
+"""A cgroup per grading worker: caps its processes and its memory, and removes every leftover process.
 
 RLIMIT_NPROC does not apply to root, who often runs graders in containers and CI; a cgroup's
 ``pids.max`` does, and it counts every process and thread the worker, its kernel and the
-student's code start, whatever session or process group they move to. When the worker is
-done, everything still in the cgroup (a daemon the student double-forked, a fork bomb) is
-killed, then the cgroup is removed.
+student's code start, whatever session or process group they move to. RLIMIT_AS caps each
+process; the memory controller caps the whole tree, including what it keeps in the sandbox's
+RAM-backed scratch folders (tmpfs pages are charged to the cgroup that wrote them). When the
+worker is done, everything still in the cgroup (a daemon the student double-forked, a fork
+bomb) is killed, then the cgroup is removed.
 
-Works with cgroup v1 (``/sys/fs/cgroup/pids``) and v2 (when the pids controller is enabled
-for our cgroup's children); where neither is writable, :func:`create` returns None and the
-grader relies on RLIMIT_NPROC.
+Works with cgroup v1 (a hierarchy per controller, ``/sys/fs/cgroup/pids`` and
+``/sys/fs/cgroup/memory``) and v2 (one folder, when the controllers are enabled for our
+cgroup's children). Without a writable pids controller :func:`create` returns None and the
+grader relies on the resource limits; without a memory controller the cgroup caps processes only.
 """
 
 import itertools
@@ -18,6 +21,7 @@ import time
 from pathlib import Path
 
 MOUNT = Path("/sys/fs/cgroup")
+CONTROLLERS = ("pids", "memory")
 _names = itertools.count()
 
 
@@ -30,41 +34,84 @@ def _own_cgroups():
     return [(parts[1], parts[2]) for parts in (line.split(":", 2) for line in lines) if len(parts) == 3]
 
 
-def _parent():
-    """The folder under which this process may create a pids cgroup, or None."""
+def _parents():
+    """``{controller: folder}`` under which this process may create cgroups of that controller."""
+    found = {}
     for controllers, path in _own_cgroups():
-        if "pids" in controllers.split(","):  # v1: a pids hierarchy of its own
-            folder = MOUNT / "pids" / path.lstrip("/")
-            if (folder / "cgroup.procs").is_file():
-                return folder
+        for controller in set(controllers.split(",")) & set(CONTROLLERS):  # v1: a hierarchy each
+            folder = MOUNT / controller / path.lstrip("/")
+            if (folder / "cgroup.procs").is_file() and os.access(folder, os.W_OK):
+                found[controller] = folder
+    if found:
+        return found
     for controllers, path in _own_cgroups():
         if controllers == "":  # v2: the unified hierarchy
             folder = MOUNT / path.lstrip("/")
             try:
-                if "pids" in (folder / "cgroup.subtree_control").read_text().split():
-                    return folder
+                enabled = (folder / "cgroup.subtree_control").read_text().split()
             except OSError:
-                return None
-    return None
+                return {}
+            return {c: folder for c in CONTROLLERS if c in enabled}
+    return {}
 
 
-class PidsCgroup:
-    """One worker's cgroup: at most ``max_pids`` processes and threads; :meth:`close` kills them all."""
+def _parent():
+    """The folder under which the pids cgroups are made, or None."""
+    return _parents().get("pids")
 
-    def __init__(self, folder, max_pids):
-        self.folder = folder
-        (folder / "pids.max").write_text(str(max_pids))
-        self.procs = folder / "cgroup.procs"
 
-    def join_fd(self):
-        """An open descriptor of ``cgroup.procs``: a child writes ``0`` to it to join, before exec."""
-        return os.open(self.procs, os.O_WRONLY | os.O_CLOEXEC)
+class WorkerCgroup:
+    """One worker's cgroups: at most ``max_pids`` processes and threads, at most ``memory_mb`` of memory.
+
+    ``folders`` maps each controller to the worker's folder in that controller's hierarchy (the
+    same folder for both under cgroup v2). :meth:`close` kills every process and removes them.
+    """
+
+    def __init__(self, folders, max_pids, memory_mb=None):
+        self.folders = dict(folders)
+        self.folder = self.folders["pids"]
+        (self.folder / "pids.max").write_text(str(max_pids))
+        memory = self.folders.get("memory")
+        if memory is not None and memory_mb:
+            limit = str(int(memory_mb) * 2**20)
+            for name in ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.max"):
+                try:  # v1 (memsw where swap accounting is on) or v2; the others do not exist
+                    (memory / name).write_text(limit)
+                except OSError:
+                    continue
+            try:
+                (memory / "memory.swap.max").write_text("0")  # v2: no swapping past the limit
+            except OSError:
+                pass
+        self.procs = [folder / "cgroup.procs" for folder in dict.fromkeys(self.folders.values())]
+
+    def join_fds(self):
+        """Open descriptors of every ``cgroup.procs``: a child writes ``0`` to each to join, before exec.
+
+        Close them with :func:`close_fds` once the child is started.
+        """
+        return [os.open(procs, os.O_WRONLY | os.O_CLOEXEC) for procs in self.procs]
 
     def pids(self):
         try:
-            return [int(p) for p in self.procs.read_text().split()]
+            return [int(p) for p in (self.folder / "cgroup.procs").read_text().split()]
         except (OSError, ValueError):
             return []
+
+    def oom_kills(self):
+        """How often the memory limit made the kernel kill or refuse memory to a process of the tree."""
+        memory = self.folders.get("memory")
+        if memory is None:
+            return 0
+        try:  # v2: memory.events "oom_kill N"; v1: memory.failcnt counts hits of the limit
+            events = dict(line.split() for line in (memory / "memory.events").read_text().splitlines())
+            return int(events.get("oom_kill", 0))
+        except OSError:
+            pass
+        try:
+            return int((memory / "memory.oom_control").read_text().split("oom_kill ")[1].split()[0])
+        except (OSError, IndexError, ValueError):
+            return 0
 
     def close(self):
         """Kill every process left in the cgroup, then remove it."""
@@ -78,71 +125,89 @@ class PidsCgroup:
                 except (ProcessLookupError, PermissionError):
                     pass
             time.sleep(0.02)
-        for _ in range(50):
-            try:
-                self.folder.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:  # killed processes leave the cgroup a moment later
-                time.sleep(0.02)
+        for folder in dict.fromkeys(self.folders.values()):
+            _remove(folder)
 
 
-def _sweep(parent):
-    """Remove the cgroups of graders that died (killed before they could clean up), and their processes."""
-    for folder in parent.glob("autograder-*-*"):
-        owner = folder.name.split("-")[1]
-        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
-            try:
-                PidsCgroup(folder, max_pids=0).close()  # 0: nothing left in it can fork any more
-            except OSError:
-                continue  # another grader swept it first
-
-
-def create(max_pids):
-    """A new :class:`PidsCgroup`, or None where cgroups cannot be used (not root, no pids controller)."""
-    parent = _parent()
-    if parent is None:
-        return None
-    if next(_names) == 0:  # once per grader process
-        _sweep(parent)
-    folder = parent / f"autograder-{os.getpid()}-{next(_names)}"
-    try:
-        folder.mkdir()
-        return PidsCgroup(folder, max_pids)
-    except OSError:
+def _remove(folder):
+    for _ in range(50):
         try:
             folder.rmdir()
-        except OSError:
-            pass
+            return
+        except FileNotFoundError:
+            return
+        except OSError:  # killed processes leave the cgroup a moment later
+            time.sleep(0.02)
+
+
+def _sweep(parents):
+    """Remove the cgroups of graders that died (killed before they could clean up), and their processes."""
+    pids_parent = parents.get("pids")
+    for parent in dict.fromkeys(parents.values()):
+        for folder in parent.glob("autograder-*-*"):
+            owner = folder.name.split("-")[1]
+            if not owner.isdigit() or Path(f"/proc/{owner}").exists():
+                continue
+            if parent == pids_parent:
+                try:  # 0: nothing left in it can fork any more
+                    WorkerCgroup({"pids": folder}, max_pids=0).close()
+                except OSError:
+                    continue  # another grader swept it first
+            else:
+                _remove(folder)
+
+
+def create(max_pids, memory_mb=None):
+    """A new :class:`WorkerCgroup`, or None where cgroups cannot be used (not root, no pids controller)."""
+    parents = _parents()
+    if "pids" not in parents:
+        return None
+    if next(_names) == 0:  # once per grader process
+        _sweep(parents)
+    name = f"autograder-{os.getpid()}-{next(_names)}"
+    folders = {controller: parent / name for controller, parent in parents.items()}
+    try:
+        for folder in dict.fromkeys(folders.values()):
+            folder.mkdir()
+        return WorkerCgroup(folders, max_pids, memory_mb)
+    except OSError:
+        for folder in dict.fromkeys(folders.values()):
+            _remove(folder)
         return None
 
 
-def _enter(fd):
-    """Write ``0`` (this process) to an open ``cgroup.procs``."""
-    try:
-        os.write(fd, b"0")
-    except OSError:
-        pass  # not in the cgroup: RLIMIT_NPROC still applies to other users than root
+def _enter(fds):
+    """Write ``0`` (this process) to each open ``cgroup.procs``."""
+    for fd in fds:
+        try:
+            os.write(fd, b"0")
+        except OSError:
+            pass  # not in that cgroup: the process limits still apply
 
 
 def join(procs):
-    """Move this process into the cgroup whose ``cgroup.procs`` is at ``procs`` (its children follow)."""
-    try:
-        fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
-    except OSError:
-        return  # the cgroup is gone: as _enter, the process limits still apply
-    try:
-        _enter(fd)
-    finally:
-        os.close(fd)
+    """Move this process into the cgroups whose ``cgroup.procs`` paths are ``procs`` (its children follow)."""
+    for path in procs:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        except OSError:
+            continue  # the cgroup is gone: as _enter, the process limits still apply
+        try:
+            _enter([fd])
+        finally:
+            os.close(fd)
 
 
-def joiner(fd, then):
-    """A ``preexec_fn``: join the cgroup (``fd`` from :meth:`PidsCgroup.join_fd`), then run ``then``."""
+def joiner(fds, then):
+    """A ``preexec_fn``: join the cgroups (``fds`` from :meth:`WorkerCgroup.join_fds`), then run ``then``."""
 
     def apply():
-        _enter(fd)
+        _enter(fds)
         then()
 
     return apply
+
+
+def close_fds(fds):
+    for fd in fds:
+        os.close(fd)

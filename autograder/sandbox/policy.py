@@ -20,6 +20,7 @@ MB = 2**20
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds autograder/ and introdl/
 HIDDEN_SEED = "AUTOGRADER_HIDDEN_SEED"  # the instructor's secret for the hidden cases: never in the kernel
 SHOWN_FROM_CHECKOUT = ("introdl", "autograder", "datasets")  # all the sandbox sees of the checkout (and the venv)
+WORKER_MEMORY_MB = 512  # a grading worker's own share of its memory cgroup (nbclient, the checks)
 SANDBOX_UID_BASE = 1_000_000  # as root, student code runs as this + the worker's pid: no account has such a uid
 
 
@@ -36,6 +37,8 @@ class Limits:
         and RLIMIT_NPROC where it applies: not to root).
     open_files : open file descriptors per process (RLIMIT_NOFILE).
     file_mb : largest file a process may write (RLIMIT_FSIZE), in MB.
+    disk_mb : size of each private scratch folder of the sandbox (/tmp, /dev/shm, the kernel's
+        home and working folder), in MB; they are memory, so the memory cgroup counts them.
     sandbox : run student code in bubblewrap where it is installed.
     """
 
@@ -46,7 +49,14 @@ class Limits:
     processes: int = 256
     open_files: int = 256
     file_mb: int = 64
+    disk_mb: int = 256
     sandbox: bool = True
+
+    @property
+    def tree_memory_mb(self):
+        """Memory of a worker's whole process tree (its memory cgroup): the student's processes
+        (``memory_mb``), their scratch folders, and the worker itself."""
+        return self.memory_mb + WORKER_MEMORY_MB
 
     @property
     def call_seconds(self):

@@ -618,6 +618,55 @@ def memory_bomb(ctx, folder):
     write(folder, notebook(ctx, {"error_rate": code}, solved=True))
 
 
+@case("tree-memory", "memory", "memory", 7, sandbox=True)
+def tree_memory(ctx, folder):
+    """Solved; a last cell starts 4 child processes that each hold 700 MB (each under the 1024 MB
+    per-process limit, 2.8 GB together) for 2 s. The worker's memory cgroup caps the whole tree
+    (1024 MB + the worker's share): the kernel stops one, status memory, 7. Needs the cgroup, so
+    root and the sandbox's set-up; it holds at most 2.8 GB for 2 s where nothing caps it."""
+    write(folder, append(notebook(ctx, solved=True), """
+        import subprocess, sys
+
+        hold = "import time; block = b'x' * (700 * 2**20); time.sleep(2)"  # filled: every page used
+        children = [subprocess.Popen([sys.executable, "-c", hold]) for _ in range(4)]
+        print("tree-memory: exit codes", [child.wait() for child in children])
+    """))
+
+
+@case("disk-flood", "disk", "ok", 7, sandbox=True, output_has="disk: bounded", output_lacks="UNBOUNDED")
+def disk_flood(ctx, folder):
+    """Solved; a last cell writes 16 MB files into /tmp, $HOME and its working folder, up to 512 MB
+    in each, until a write fails. The sandbox's scratch folders are private tmpfs of 256 MB each
+    (counted in the memory cgroup): every place stops near 256 MB and nothing reaches the disk."""
+    write(folder, append(notebook(ctx, solved=True), """
+        import os
+
+        written = {}
+        for place in ("/tmp", os.path.expanduser("~"), os.getcwd()):
+            written[place] = 0
+            try:
+                for i in range(32):
+                    with open(os.path.join(place, f"PWNED-flood-{i}.bin"), "wb") as f:
+                        f.write(b"x" * 2**24)
+                    written[place] += 16
+            except OSError as err:
+                print(place, type(err).__name__)
+        print("disk:", "bounded" if all(mb <= 272 for mb in written.values()) else "UNBOUNDED", written)
+    """))
+
+
+@case("result-flood", "output flood", "ok", 7)
+def result_flood(ctx, folder):
+    """Solved; a last cell's value is a 30 MB string and a 30 MB HTML display (execute_result and
+    display_data, which a print cap does not see): both are cut, the notebook stays small, 7."""
+    write(folder, append(notebook(ctx, solved=True), """
+        from IPython.display import HTML, display
+
+        display(HTML("<b>x</b>" * (30 * 2**20 // 8)))
+        "y" * (30 * 2**20)
+    """))
+
+
 @case("print-flood", "output flood", "timeout", 7)
 def print_flood(ctx, folder):
     """Solved; a last cell prints 1 GiB in 100-byte lines (over 10 million prints): the cell time
@@ -766,8 +815,17 @@ def _complete_under(name):
     return unsafe_name
 
 
-for _name in ("..x", "a..b", "spa ce", "ünï-códe", "new\nline"):
+for _name in ("..x", "a..b", "spa ce", "ünï-códe", "new\nline", "=2+5"):  # =2+5: a spreadsheet formula
     _complete_under(_name)
+
+
+@case("huge-timestamp", "unreadable file", "ok", 7)
+def huge_timestamp(ctx, folder):
+    """Solved; next to the notebook a sparse 3 GB timestamp.txt (a few KB on disk): the grader reads
+    its first bytes only (once it read it whole, 6.4 GB resident), then uses the notebook's time."""
+    write(folder, notebook(ctx, solved=True))
+    with open(Path(folder) / ASSIGNMENT / "timestamp.txt", "wb") as f:
+        f.truncate(3 * 2**30)
 
 
 # --- escaping the sandbox: reading secrets, writing outside, the network ------------------

@@ -28,6 +28,7 @@ import pytest
 from nbgrader.api import MissingEntry
 
 from autograder.grading import course as courses
+from autograder.grading.export import export
 from autograder.grading.grade import grade_class
 from autograder.grading.gradebook import open_gradebook, statuses
 from autograder.sandbox.policy import Limits
@@ -172,10 +173,13 @@ def run_batch(root):
             "attack_files_in_package": sorted(str(p) for folder in (ROOT / "autograder", Path(SITE_PACKAGES))
                                               for p in folder.glob(f"*{ATTACK_FILE}*")),
             "survivors": survivors,
+            "largest_autograded": max((p.stat().st_size for p in course.autograded.rglob("*.ipynb")), default=0),
             "seed_leaks": files_containing(root, secret.encode()),
             "outputs": {c.student: autograded_outputs(course, c.student) for c in cases
                         if c.output_has or c.output_lacks},
             "gradebook": gradebook_facts(course),
+            "export_formulas": [cell for line in export(course.db_url, assignment=ASSIGNMENT).splitlines()
+                                for cell in line.split(",") if cell[:1] in ("=", "+", "@")],
         }
         # Re-grading: two students graded fully above now hand in a broken submission.
         again = root / "again"
@@ -279,6 +283,16 @@ def test_no_attack_file_inside_the_grading_folder(report):
 def test_no_attack_file_in_the_package_or_the_venv(report):
     """What the grading process imports later (the package, site-packages) stays as it was."""
     assert report["attack_files_in_package"] == []
+
+
+def test_the_export_holds_no_spreadsheet_formula(report):
+    """A student folder named =2+5 is listed (refused), as text a spreadsheet does not run."""
+    assert report["export_formulas"] == []
+
+
+def test_every_kind_of_output_is_capped(report):
+    """A cell keeps at most 200,000 characters of output of any kind: no notebook grows past a few MB."""
+    assert report["largest_autograded"] < 8 * 2**20
 
 
 def test_no_process_outlives_the_batch(report):
