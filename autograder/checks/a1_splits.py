@@ -4,7 +4,8 @@ import numpy as np
 
 import introdl
 
-from .core import Case, Mistake, ReferenceCheck, StudentError, _describe
+from .core import Case, Mistake, ReferenceCheck, StudentError
+from .helpers import describe
 from .registry import register
 
 # --- split_sizes -------------------------------------------------------------------------
@@ -113,7 +114,7 @@ class SplitCheck(ReferenceCheck):
         if not (isinstance(out, tuple | list) and len(out) == 3
                 and all(isinstance(part, tuple | list) and len(part) == 2 for part in out)):
             raise StudentError("it should return ((X_train, Y_train), (X_dev, Y_dev), (X_test, Y_test)), "
-                               f"got {_describe(out)}")
+                               f"got {describe(out)}")
         return tuple(a for part in out for a in part), self.outputs
 
 

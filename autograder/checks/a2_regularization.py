@@ -11,19 +11,11 @@ import numpy as np
 
 import introdl
 
-from .core import Case, Check, Mistake, ReferenceCheck, StudentError, _describe, compare, student_call
+from .core import Case, Check, Mistake, ReferenceCheck, StudentError, compare, student_call
+from .helpers import describe, layer_params, own_function
 from .registry import HINT, register
 
 # --- shared test data ----------------------------------------------------------------------
-
-
-def _params(rng, dims):
-    """A parameter dict ``W1, b1, ...`` for ``dims = [n_x, n_1, ..., n_L]``, non-zero biases."""
-    params = {}
-    for l in range(1, len(dims)):
-        params[f"W{l}"] = rng.standard_normal((dims[l], dims[l - 1]))
-        params[f"b{l}"] = rng.standard_normal((dims[l], 1))
-    return params
 
 
 def _penalty_cases(rng, hidden):
@@ -31,7 +23,7 @@ def _penalty_cases(rng, hidden):
         specs = [([2, 3, 1], 0.7, 5), ([4, 4, 2, 1], 0.1, 32)]
     else:
         specs = [([3, 5, 1], 2.5, 1), ([6, 2, 4, 3], 0.05, 200), ([1, 1], 1.0, 7)]
-    return [Case((_params(rng, dims),), {"lamd": lamd, "m": m},
+    return [Case((layer_params(rng, dims),), {"lamd": lamd, "m": m},
                  label=f"layers {dims}, lamd={lamd}, m={m}") for dims, lamd, m in specs]
 
 
@@ -162,8 +154,7 @@ def _mask_problem(mask, keep_prob):
 def _forward_problem(A, keep_prob, out):
     """Check one output of a dropout forward pass by behaviour; None when it is right."""
     if not isinstance(out, tuple | list) or len(out) != 2:
-        got = f"a {type(out).__name__} of {len(out)} values" if isinstance(out, tuple | list) else _describe(out)
-        raise StudentError(f"it should return 2 values (A_out, cache), got {got}")
+        raise StudentError(f"it should return 2 values (A_out, cache), got {describe(out)}")
     try:
         A_out = np.asarray(out[0], dtype=np.float64)
     except (TypeError, ValueError):
@@ -264,8 +255,8 @@ class DropoutBackwardCheck(Check):
         A forward pass that behaves correctly is linear in ``A`` with the derivative
         ``mask / keep_prob`` (for the fixed seed), so that is the exact gradient to expect.
         """
-        forward = getattr(student_fn, "__globals__", {}).get("dropout_forward")
-        if not callable(forward) or forward is introdl.dropout_forward:
+        forward = own_function(student_fn, introdl.dropout_forward)
+        if forward is None:
             note = ""
         else:
             note = " (with a cache from the reference dropout_forward, since yours does not pass its test yet)"

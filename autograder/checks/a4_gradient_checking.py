@@ -26,7 +26,8 @@ import numpy as np
 
 import introdl
 
-from .core import Case, Check, Mistake, ReferenceCheck, StudentError, _describe, compare, student_call
+from .core import Case, Check, Mistake, ReferenceCheck, StudentError, student_call
+from .helpers import describe, layer_params, matching_hint, shapes
 from .registry import HINT, register
 
 # --- numerical_gradient --------------------------------------------------------------------
@@ -97,7 +98,7 @@ class NumericalGradientCheck(ReferenceCheck):
         args, kwargs = case.inputs()
         theta = args[1].copy()
         got = student_call(student_fn, args, kwargs, self)
-        problem = self.compare_with_reference(got, case)
+        problem = self.judge_output(got, case)
         if problem is None and not np.array_equal(args[1], theta):
             if np.allclose(args[1], theta, rtol=1e-12, atol=0):
                 return ("the gradient is right, but your function changed the last digits of theta: adding eps "
@@ -105,20 +106,6 @@ class NumericalGradientCheck(ReferenceCheck):
                         "and restore theta[i] = old (or perturb a copy)")
             return ("the gradient is right, but your function left theta changed: restore theta[i] after "
                     "each evaluation (or perturb a copy), so that the caller's vector is unchanged")
-        return problem
-
-    def compare_with_reference(self, got, case):
-        name = self.outputs[0]
-        expected = self.run_reference(case)
-        problem = compare(got, expected, name, rtol=self.rtol, atol=self.atol, show_values=not case.hidden)
-        if problem is None:
-            return None
-        for mistake in self.mistakes:
-            wrong = self.run_reference(case, mistake.fn)
-            if compare(wrong, expected, name, rtol=self.rtol, atol=self.atol) is None:
-                continue
-            if compare(got, wrong, name, rtol=self.rtol, atol=self.atol) is None:
-                return f"{problem}{HINT}{mistake.hint}"
         return problem
 
 
@@ -145,26 +132,11 @@ NUMERICAL_GRADIENT = NumericalGradientCheck(
 # --- dict_to_vector ------------------------------------------------------------------------
 
 
-def _params(rng, dims, *, batchnorm=False):
-    params = {}
-    for l in range(1, len(dims)):
-        params[f"W{l}"] = np.round(rng.standard_normal((dims[l], dims[l - 1])), 3)
-        if batchnorm and l < len(dims) - 1:
-            params[f"gamma{l}"] = np.round(1 + 0.1 * rng.standard_normal((dims[l], 1)), 3)
-            params[f"beta{l}"] = np.round(0.1 * rng.standard_normal((dims[l], 1)), 3)
-        else:
-            params[f"b{l}"] = np.round(0.1 * rng.standard_normal((dims[l], 1)), 3)
-    return params
-
-
-def _shapes(params):
-    return ", ".join(f"{k} {v.shape}" for k, v in params.items())
-
-
 def _d2v_cases(rng, hidden):
+    params = functools.partial(layer_params, rng, bias_scale=0.1, decimals=3)
     if not hidden:
-        return [Case((p,), label=f"params {_shapes(p)}") for p in (_params(rng, [3, 2]), _params(rng, [2, 3, 1]))]
-    return [Case((_params(rng, dims, batchnorm=bn),))
+        return [Case((p,), label=f"params {shapes(p)}") for p in (params([3, 2]), params([2, 3, 1]))]
+    return [Case((params(dims, batchnorm=bn),))
             for dims, bn in (([4, 3, 2, 1], False), ([1, 1], False), ([5, 2, 3], True), ([2, 6], False))]
 
 
@@ -314,10 +286,9 @@ def _network_grads(params, X, Y, bug=None):
 
 
 def _net_case(rng, dims, m, *, bug=None, eps=None, label=""):
-    params = {}
-    for l in range(1, len(dims)):
-        params[f"W{l}"] = rng.standard_normal((dims[l], dims[l - 1])) / np.sqrt(dims[l - 1])
-        params[f"b{l}"] = 0.1 * rng.standard_normal((dims[l], 1))
+    params = layer_params(rng, dims, bias_scale=0.1)
+    for l in range(1, len(dims)):  # weights of about unit gain, so that tanh does not saturate
+        params[f"W{l}"] = params[f"W{l}"] / np.sqrt(dims[l - 1])
     X = rng.standard_normal((dims[0], m))
     Y = (rng.random((1, m)) < 0.5).astype(float)
     cost_fn = functools.partial(network_cost, X=X, Y=Y)
@@ -410,21 +381,21 @@ def _compare_reports(got, expected, *, show):
     """None when two (difference, per_parameter) pairs agree, else a message."""
     (g_diff, g_per), (e_diff, e_per) = got, expected
     if not isinstance(g_per, dict):
-        return f"report.per_parameter should be a dict {{key: relative difference}}, got {_describe(g_per)}"
+        return f"report.per_parameter should be a dict {{key: relative difference}}, got {describe(g_per)}"
     if set(g_per) != set(e_per):
         return f"report.per_parameter has keys {sorted(g_per)}, expected the parameters' names {sorted(e_per)}"
     for key in e_per:
         try:
             same = _same_difference(g_per[key], e_per[key])
         except (TypeError, ValueError):
-            return f"report.per_parameter[{key!r}] should be a number, got {_describe(g_per[key])}"
+            return f"report.per_parameter[{key!r}] should be a number, got {describe(g_per[key])}"
         if not same:
             return (f"report.per_parameter[{key!r}] is {_fmt(g_per[key])}, expected {_fmt(e_per[key])}" if show
                     else f"report.per_parameter[{key!r}] is wrong")
     try:
         same = _same_difference(g_diff, e_diff)
     except (TypeError, ValueError):
-        return f"report.difference should be a number, got {_describe(g_diff)}"
+        return f"report.difference should be a number, got {describe(g_diff)}"
     if not same:
         return (f"report.difference is {_fmt(g_diff)}, expected {_fmt(e_diff)}" if show
                 else "report.difference is wrong")
@@ -439,7 +410,7 @@ def _fields(report):
     elif hasattr(report, "difference") and hasattr(report, "per_parameter"):
         return report.difference, report.per_parameter
     raise StudentError("it should return a report with the fields difference and per_parameter, for example "
-                       f"dl.GradCheckReport(difference, per_parameter, worst_entry, eps); got {_describe(report)}")
+                       f"dl.GradCheckReport(difference, per_parameter, worst_entry, eps); got {describe(report)}")
 
 
 class GradientCheckCheck(Check):
@@ -451,13 +422,9 @@ class GradientCheckCheck(Check):
         problem = _compare_reports(got, expected, show=not case.hidden)
         if problem is None:
             return None
-        for mistake in self.mistakes:
-            wrong = _fields(self.run_reference(case, mistake.fn))
-            if _compare_reports(wrong, expected, show=False) is None:
-                continue
-            if _compare_reports(got, wrong, show=False) is None:
-                return f"{problem}{HINT}{mistake.hint}"
-        return problem
+        hint = matching_hint(self.mistakes, got, expected, run=lambda fn: _fields(self.run_reference(case, fn)),
+                             same=lambda a, b: _compare_reports(a, b, show=False) is None)
+        return problem if hint is None else f"{problem}{HINT}{hint}"
 
 
 GRADIENT_CHECK = GradientCheckCheck(

@@ -28,25 +28,33 @@ from .core import (
     NotImplementedYet,
     ReferenceCheck,
     StudentError,
-    _describe,
     compare,
     student_call,
 )
+from .helpers import describe, first_change, layer_params, matching_hint, shapes
 from .registry import HINT, register
 
 
-def _unique_hint(mistakes, expected, got, run):
-    """The hint of the one mistake whose output ``run(mistake.fn)`` differs from ``expected`` and
-    equals ``got``; nothing when none or several fit (NaN counts as equal to NaN)."""
-    fits = []
-    for mistake in mistakes:
-        try:
-            wrong = run(mistake.fn)
-        except Exception:  # noqa: BLE001 - a variant that cannot run on this case says nothing
-            continue
-        if not _same_values(wrong, expected) and _same_values(got, wrong):
-            fits.append(mistake.hint)
-    return f"{HINT}{fits[0]}" if len(set(fits)) == 1 else ""
+def _same_values(a, b):
+    """Equal structure and values within the checks' tolerance; NaN equals NaN (for mistakes)."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(
+            _same_values(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) or isinstance(b, list | tuple):
+        return (isinstance(a, list | tuple) and isinstance(b, list | tuple) and len(a) == len(b)
+                and all(map(_same_values, a, b)))
+    try:
+        x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return x.shape == y.shape and bool(np.allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True))
+
+
+def _unique_hint(mistakes, got, expected, run):
+    """``HINT`` and the hint of the one mistake that fits, or ""; outputs count as equal by
+    :func:`_same_values` (NaN equal to NaN)."""
+    hint = matching_hint(mistakes, got, expected, run=run, same=_same_values, unique=True)
+    return "" if hint is None else HINT + hint
 
 
 # --- random_mini_batches -------------------------------------------------------------------
@@ -112,7 +120,7 @@ class MiniBatchCheck(ReferenceCheck):
 
     def select(self, out):
         if not isinstance(out, list | tuple) or not all(isinstance(b, tuple | list) and len(b) == 2 for b in out):
-            raise StudentError(f"it should return a list of (X_batch, Y_batch) pairs, got {_describe(out)}")
+            raise StudentError(f"it should return a list of (X_batch, Y_batch) pairs, got {describe(out)}")
         return tuple(a for batch in out for a in batch), tuple(
             f"{part} of mini-batch {i + 1}" for i in range(len(out)) for part in ("X_batch", "Y_batch"))
 
@@ -137,7 +145,7 @@ class MiniBatchCheck(ReferenceCheck):
             problem = compare(got, expected, names, rtol=self.rtol, atol=self.atol, show_values=show)
         if problem is None:
             return None
-        return problem + _unique_hint(self.mistakes, expected, got,
+        return problem + _unique_hint(self.mistakes, got, expected,
                                       lambda fn: self.select(self.run_reference(case, fn))[0])
 
 
@@ -229,15 +237,7 @@ EWA = ReferenceCheck(
 
 
 def _layer_params(rng, dims):
-    params = {}
-    for l in range(1, len(dims)):
-        params[f"W{l}"] = np.round(rng.standard_normal((dims[l], dims[l - 1])), 4)
-        params[f"b{l}"] = np.round(0.1 * rng.standard_normal((dims[l], 1)), 4)
-    return params
-
-
-def _shapes(params):
-    return ", ".join(f"{k} {v.shape}" for k, v in params.items())
+    return layer_params(rng, dims, bias_scale=0.1, decimals=4)
 
 
 def _init_cases(rng, hidden):
@@ -245,7 +245,7 @@ def _init_cases(rng, hidden):
     cases = []
     for dims in dims_list:
         params = _layer_params(rng, dims)
-        cases.append(Case((params,), label=f"params {_shapes(params)}"))
+        cases.append(Case((params,), label=f"params {shapes(params)}"))
     return cases
 
 
@@ -322,45 +322,10 @@ def _update_cases(specs):
             grads = [{f"d{k}": scale[k] * (mean[k] + 0.7 * rng.standard_normal(v.shape)) for k, v in params.items()}
                      for _ in range(steps)]
             settings = ", ".join(f"{k}={v:g}" for k, v in kwargs.items())
-            label = f"params {_shapes(params)}; {steps} steps with fixed gradients; {settings}, the rest default"
+            label = f"params {shapes(params)}; {steps} steps with fixed gradients; {settings}, the rest default"
             cases.append(Case((params, grads), dict(kwargs), label=label))
         return cases
     return make
-
-
-def _same_values(a, b):
-    """Equal structure and values within the checks' tolerance; NaN equals NaN (for mistakes)."""
-    if isinstance(a, dict) or isinstance(b, dict):
-        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(
-            _same_values(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple) or isinstance(b, list | tuple):
-        return (isinstance(a, list | tuple) and isinstance(b, list | tuple) and len(a) == len(b)
-                and all(map(_same_values, a, b)))
-    try:
-        x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return x.shape == y.shape and bool(np.allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True))
-
-
-def _changed(before, after, path):
-    """Path of the first entry that differs (scalars included), or None."""
-    if isinstance(before, dict):
-        if not isinstance(after, dict) or before.keys() != after.keys():
-            return path
-        for key in before:
-            found = _changed(before[key], after[key], f"{path}[{key!r}]")
-            if found:
-                return found
-        return None
-    if isinstance(before, np.ndarray):
-        same = isinstance(after, np.ndarray) and before.shape == after.shape and np.array_equal(
-            before, after, equal_nan=True)
-        return None if same else path
-    try:
-        return None if before == after else path
-    except Exception:  # noqa: BLE001 - an odd object that cannot be compared counts as unchanged
-        return None
 
 
 class OptimizerCheck(Check):
@@ -409,7 +374,7 @@ class OptimizerCheck(Check):
 
     def _hint(self, case, got_steps):
         steps = len(got_steps)
-        return _unique_hint(self.mistakes, self._trajectory(self.reference, case, steps), got_steps,
+        return _unique_hint(self.mistakes, got_steps, self._trajectory(self.reference, case, steps),
                             lambda fn: self._trajectory(fn, case, steps))
 
     def judge(self, student_fn, case):
@@ -430,11 +395,11 @@ class OptimizerCheck(Check):
                 raise
             except StudentError as err:
                 raise StudentError(f"{err} (at step {step} of {n}){note}") from None
-            changed = next(filter(None, (_changed(before[k], inputs[k], k) for k in inputs)), None)
+            changed = next(filter(None, (first_change(before[k], inputs[k], k, scalars=True) for k in inputs)), None)
             if changed:
                 return f"at step {step} of {n} your function changed its input {changed} in place{HINT}{IN_PLACE}"
             if not isinstance(out, tuple | list) or len(out) != 2:
-                raise StudentError(f"it should return 2 values (params, state), got {_describe(out)}")
+                raise StudentError(f"it should return 2 values (params, state), got {describe(out)}")
             params, state = out
             ref_params, ref_state = self.reference(ref_params, grads, ref_state, **kwargs)
             got_steps.append(copy.deepcopy((params, state)))

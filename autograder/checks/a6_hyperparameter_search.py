@@ -22,7 +22,8 @@ import numpy as np
 
 import introdl
 
-from .core import Case, Check, Mistake, ReferenceCheck, StudentError, _describe, compare
+from .core import Case, Check, Mistake, ReferenceCheck, StudentError, compare
+from .helpers import describe, matching_hint, own_function
 from .registry import HINT, register
 
 # --- sample_log_uniform ----------------------------------------------------------------------
@@ -103,8 +104,8 @@ class BetaCheck(ReferenceCheck):
         problem = super().judge(student_fn, case)
         if problem is None:
             return None
-        own = getattr(student_fn, "__globals__", {}).get("sample_log_uniform")
-        if callable(own) and own is not introdl.sample_log_uniform and not self._passes(own):
+        own = own_function(student_fn, introdl.sample_log_uniform)
+        if own is not None and not self._passes(own):
             # The catalogue's hint would blame sample_beta for what its helper does.
             return problem.partition(HINT)[0] + HINT + OWN_LOG_UNIFORM_WRONG
         return problem
@@ -240,22 +241,22 @@ def _trials_of(out, names):
     """The student's trials as a list of (hparams dict, score), or a StudentError."""
     shape = "a list of {'hparams': dict, 'score': float}, one per trial"
     if not isinstance(out, list | tuple):
-        raise StudentError(f"it should return {shape}; got {_describe(out)}")
+        raise StudentError(f"it should return {shape}; got {describe(out)}")
     trials = []
     for i, trial in enumerate(out, start=1):
         if not isinstance(trial, dict) or "hparams" not in trial or "score" not in trial:
-            raise StudentError(f"it should return {shape}; trial {i} is {_describe(trial)}"
+            raise StudentError(f"it should return {shape}; trial {i} is {describe(trial)}"
                                + (f" with keys {sorted(map(str, trial))}" if isinstance(trial, dict) else ""))
         hparams = trial["hparams"]
         if not isinstance(hparams, dict):
-            raise StudentError(f"trial {i}'s 'hparams' should be a dict of name -> value, got {_describe(hparams)}")
+            raise StudentError(f"trial {i}'s 'hparams' should be a dict of name -> value, got {describe(hparams)}")
         if set(hparams) != set(names):
             raise StudentError(f"trial {i}'s hparams has the keys {sorted(map(str, hparams))}, expected one per "
                                f"hyperparameter: {sorted(names)}")
         try:
             score = float(trial["score"])
         except (TypeError, ValueError):
-            raise StudentError(f"trial {i}'s score should be a number, got {_describe(trial['score'])}") from None
+            raise StudentError(f"trial {i}'s score should be a number, got {describe(trial['score'])}") from None
         trials.append((dict(hparams), score))
     return trials
 
@@ -338,15 +339,11 @@ class TrialsCheck(Check):
 
     def _hint(self, got, expected, case, names):
         normal = (lambda trials: trials) if self.ordered else _sorted_trials
-        for mistake in self.mistakes:
-            try:
-                wrong = _trials_of(self.run_reference(case, mistake.fn), names)
-            except Exception:  # noqa: BLE001 - a variant that cannot run on this case says nothing
-                continue
-            if _same_trials(normal(wrong), normal(expected)):
-                continue
-            if _same_trials(normal(got), normal(wrong)):
-                return HINT + mistake.hint
+        hint = matching_hint(self.mistakes, got, expected,
+                             run=lambda fn: _trials_of(self.run_reference(case, fn), names),
+                             same=lambda a, b: _same_trials(normal(a), normal(b)))
+        if hint is not None:
+            return HINT + hint
         if self.ordered and len(got) > 1 and all(_same_trials([(hp, 0.0)], [(got[0][0], 0.0)]) for hp, _ in got):
             return HINT + SAME_EVERY_TRIAL
         return ""

@@ -8,10 +8,6 @@ used. On a wrong gradient the backward check also differentiates the student's f
 numerically, so that the message can say whether the forward or the backward pass is wrong.
 """
 
-import contextlib
-import io
-import warnings
-
 import numpy as np
 
 import introdl
@@ -23,15 +19,13 @@ from .core import (
     NotImplementedYet,
     ReferenceCheck,
     StudentError,
-    _describe,
     compare,
+    matches_numeric,
     numeric_grad,
     student_call,
 )
+from .helpers import describe, matching_hint, own_function
 from .registry import HINT, register
-
-# Looser than the reference comparison: central differences are accurate to about 1e-8 here.
-NUM_RTOL, NUM_ATOL = 1e-4, 1e-6
 
 # --- shared test data ----------------------------------------------------------------------
 
@@ -193,8 +187,8 @@ class BatchnormBackwardCheck(Check):
 
     def _student_forward(self, student_fn, case):
         """(forward function, its cache, forward is right) or None when it is absent or fails."""
-        forward = getattr(student_fn, "__globals__", {}).get("batchnorm_forward")
-        if not callable(forward) or forward is introdl.batchnorm_forward:
+        forward = own_function(student_fn, introdl.batchnorm_forward)
+        if forward is None:
             return None
         args, kwargs = self._forward_args(case)
         try:
@@ -210,11 +204,12 @@ class BatchnormBackwardCheck(Check):
     def _grads(self, student_fn, dout, cache):
         out = student_call(student_fn, (dout.copy(), cache), {}, self)
         if not isinstance(out, tuple | list) or len(out) != 3:
-            raise StudentError(f"it should return 3 values (dZ, dgamma, dbeta), got {_describe(out)}")
+            raise StudentError(f"it should return 3 values (dZ, dgamma, dbeta), got {describe(out)}")
         return tuple(out)
 
     def _numeric(self, forward, case, dout):
-        """(m dJ/dZ, dJ/dgamma, dJ/dbeta) of J = sum(dout * out) / m for the student's forward."""
+        """(m dJ/dZ, dJ/dgamma, dJ/dbeta) of J = sum(dout * out) / m for the student's forward
+        (run within :func:`~.core.matches_numeric`, which silences its warnings)."""
         args, kwargs = self._forward_args(case)
         Z, gamma, beta, running = args
         m = Z.shape[1]
@@ -224,10 +219,9 @@ class BatchnormBackwardCheck(Check):
                           **kwargs)
             return float(np.sum(dout * np.asarray(out[0], dtype=np.float64)))
 
-        with np.errstate(all="ignore"):
-            return (numeric_grad(lambda x: J(x, gamma, beta), Z),
-                    numeric_grad(lambda x: J(Z, x, beta), gamma) / m,
-                    numeric_grad(lambda x: J(Z, gamma, x), beta) / m)
+        return (numeric_grad(lambda x: J(x, gamma, beta), Z),
+                numeric_grad(lambda x: J(Z, x, beta), gamma) / m,
+                numeric_grad(lambda x: J(Z, gamma, x), beta) / m)
 
     def judge(self, student_fn, case):
         dout = case.args[0]
@@ -266,7 +260,7 @@ class BatchnormBackwardCheck(Check):
                 problem = compare(got_own, expected, self.outputs, show_values=show)
                 if problem is None:
                     return None  # the forward's output is wrong but its cache is fine
-                if self._matches_numeric(got_own, forward, case, dout):
+                if matches_numeric(got_own, lambda: self._numeric(forward, case, dout), self.outputs):
                     return (f"{problem} ({OWN_CACHE}). Your batchnorm_backward matches the numerical "
                             "gradients of your batchnorm_forward, but that forward pass is wrong: fix "
                             "batchnorm_forward first (see its test)")
@@ -280,30 +274,17 @@ class BatchnormBackwardCheck(Check):
         problem = compare(got, expected, self.outputs, show_values=show)
         return self._backward_problem(got, expected, problem, f" ({REF_CACHE})", dout, ref_cache)
 
-    def _matches_numeric(self, got, forward, case, dout):
-        try:
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-                    warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                numeric = self._numeric(forward, case, dout)
-        except Exception:  # noqa: BLE001 - a forward that breaks under perturbation says nothing
-            return False
-        return compare(got, numeric, self.outputs, rtol=NUM_RTOL, atol=NUM_ATOL) is None
-
     def _backward_problem(self, got, expected, problem, source, dout, ref_cache):
         """The mismatch message for a backward pass run on a right cache, with a hint when one fits."""
         problem += source + "; the error is in batchnorm_backward"
-        for mistake in self.mistakes:
-            try:
-                with np.errstate(all="ignore"):
-                    wrong = mistake.fn(dout.copy(), ref_cache)
-            except Exception:  # noqa: BLE001 - a variant that cannot run on this case says nothing
-                continue
-            if compare(wrong, expected, self.outputs) is None:
-                continue
-            if compare(got, wrong, self.outputs) is None:
-                return f"{problem}{HINT}{mistake.hint}"
-        return problem
+
+        def run(fn):
+            with np.errstate(all="ignore"):
+                return fn(dout.copy(), ref_cache)
+
+        hint = matching_hint(self.mistakes, got, expected, run=run,
+                             same=lambda a, b: compare(a, b, self.outputs) is None)
+        return problem if hint is None else f"{problem}{HINT}{hint}"
 
 
 def _bn_back(dout, cache, *, correction="full", gamma_in_dz=True, dz_scale=1.0, dgamma_norm=True,

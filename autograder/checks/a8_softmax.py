@@ -13,29 +13,15 @@ whether the cost is right on the case, and when it is wrong, compares ``dZ`` wit
 numerical gradient of that cost, to tell a wrong cost from a wrong backward pass.
 """
 
-import contextlib
-import io
-import warnings
+import functools
 
 import numpy as np
 
 import introdl
 
-from .core import ATOL, RTOL, Case, Mistake, ReferenceCheck, StudentError, compare, numeric_grad, student_call
+from .core import Case, Mistake, ReferenceCheck, StudentError, compare, matches_numeric, numeric_grad, student_call
+from .helpers import own_function
 from .registry import HINT, register
-
-# Central differences on costs of size ~1..1000: accurate to about 1e-7 relative.
-NUM_RTOL, NUM_ATOL = 1e-4, 1e-6
-
-
-def _same_values(a, b):
-    """Equal shapes and values within the checks' tolerance; NaN equals NaN (for mistakes)."""
-    try:
-        x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return x.shape == y.shape and bool(np.allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True))
-
 
 # --- shared test data ----------------------------------------------------------------------
 
@@ -60,6 +46,12 @@ def _one_hot(labels, C):
     Y = np.zeros((C, len(labels)))
     Y[labels, np.arange(len(labels))] = 1.0
     return Y
+
+
+def _with_labels(rng, Z, label=""):
+    """A case ``(Z, Y)``: the logits and one-hot labels of random true classes."""
+    labels = rng.integers(0, Z.shape[0], Z.shape[1])
+    return Case((Z, _one_hot(labels, Z.shape[0])), label=label)
 
 
 # --- softmax -------------------------------------------------------------------------------
@@ -144,10 +136,7 @@ ONE_HOT = ReferenceCheck(
 
 
 def _ce_cases(rng, hidden):
-    def case(Z, label=""):
-        labels = rng.integers(0, Z.shape[0], Z.shape[1])
-        return Case((Z, _one_hot(labels, Z.shape[0])), label=label)
-
+    case = functools.partial(_with_labels, rng)
     if not hidden:
         lecture = Case((LECTURE.copy(), _one_hot([0], 4)), label="the lecture's Z = [5, 2, -1, 3], true class 0")
         return [case(_logits(rng, 3, 4), "Z and Y of shape (3, 4)"), lecture,
@@ -215,10 +204,7 @@ BOTH_WRONG = ("your softmax_cross_entropy is wrong on this case too, and dZ does
 
 
 def _backward_cases(rng, hidden):
-    def case(Z, label=""):
-        labels = rng.integers(0, Z.shape[0], Z.shape[1])
-        return Case((Z, _one_hot(labels, Z.shape[0])), label=label)
-
+    case = functools.partial(_with_labels, rng)
     if not hidden:
         return [case(_logits(rng, 3, 4), "Z and Y of shape (3, 4)"),
                 case(_logits(rng, 4, 1), "Z and Y of shape (4, 1)"),
@@ -243,17 +229,16 @@ class BackwardCheck(ReferenceCheck):
     def _locate(self, student_fn, case):
         """A note on where the error is, from the student's own softmax and cost; "" if none."""
         Z, Y = case.args
-        student_globals = getattr(student_fn, "__globals__", {})
-        own_softmax = student_globals.get("softmax")
-        if callable(own_softmax) and own_softmax is not introdl.softmax:
+        own_softmax = own_function(student_fn, introdl.softmax)
+        if own_softmax is not None:
             try:
                 wrong = compare(student_call(own_softmax, (Z.copy(),), {}, self), introdl.softmax(Z), "") is not None
             except StudentError:
                 wrong = True
             if wrong:
                 return SOFTMAX_WRONG
-        cost = student_globals.get("softmax_cross_entropy")
-        if not callable(cost) or cost is introdl.softmax_cross_entropy:
+        cost = own_function(student_fn, introdl.softmax_cross_entropy)
+        if cost is None:
             return ""
         try:
             value = student_call(cost, (Z.copy(), Y.copy()), {}, self)
@@ -262,14 +247,7 @@ class BackwardCheck(ReferenceCheck):
         if compare(value, introdl.softmax_cross_entropy(Z, Y), "the cost") is None:
             return CE_RIGHT
         got = self.call(student_fn, case)
-        try:
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-                    warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                numeric = Z.shape[1] * numeric_grad(lambda z: float(cost(z, Y.copy())), Z)
-        except Exception:  # noqa: BLE001 - a cost that breaks under perturbation says nothing
-            return BOTH_WRONG
-        if compare(got, numeric, "dZ", rtol=NUM_RTOL, atol=NUM_ATOL) is None:
+        if matches_numeric(got, lambda: Z.shape[1] * numeric_grad(lambda z: float(cost(z, Y.copy())), Z), "dZ"):
             return FIX_COST_FIRST
         return BOTH_WRONG
 

@@ -20,7 +20,8 @@ import numpy as np
 
 import introdl
 
-from .core import Case, Check, Mistake, StudentError, _describe
+from .core import Case, Check, Mistake, StudentError
+from .helpers import describe
 from .registry import HINT, register
 
 SPLIT_SEED = 0
@@ -71,7 +72,7 @@ def _model(out):
         return out[0], out[1] or {}
     if isinstance(out, dict) and any(key.startswith("W") for key in out):
         return out, {}
-    raise StudentError(f"it should return the TrainResult of dl.train (or (params, bn_running)), got {_describe(out)}")
+    raise StudentError(f"it should return the TrainResult of dl.train (or (params, bn_running)), got {describe(out)}")
 
 
 class FinalModelCheck(Check):

@@ -10,13 +10,17 @@ Student code runs inside :func:`student_call`: its exceptions, warnings, prints 
 the reference are caught and turned into messages; nothing reaches stderr.
 """
 
+import contextlib
 import copy
+import io
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..sandbox.tracing import NotImplementedYet, StudentError, traced_call, where
+from .helpers import describe, first_change, matching_hint
+from .registry import HINT
 
 RTOL = 1e-6
 ATOL = 1e-9
@@ -131,30 +135,24 @@ class ReferenceCheck(Check):
             return out, self.outputs[0]
         if not isinstance(out, tuple | list) or len(out) != len(self.outputs):
             raise StudentError(f"it should return {len(self.outputs)} values ({', '.join(self.outputs)}), "
-                               f"got {_describe(out)}")
+                               f"got {describe(out)}")
         parts = range(len(self.outputs)) if self.compare_parts is None else self.compare_parts
         return tuple(out[i] for i in parts), tuple(self.outputs[i] for i in parts)
 
     def judge(self, student_fn, case):
-        got, name = self.select(self.call(student_fn, case))
+        return self.judge_output(self.call(student_fn, case), case)
+
+    def judge_output(self, out, case):
+        """Judge an output of the student's function on ``case`` (for checks that call it themselves)."""
+        got, name = self.select(out)
         expected, _ = self.select(self.run_reference(case))
         problem = compare(got, expected, name, rtol=self.rtol, atol=self.atol, show_values=not case.hidden)
         if problem is None:
             return None
-        fits = []
-        for mistake in self.mistakes:
-            try:
-                wrong, _ = self.select(self.run_reference(case, mistake.fn))
-            except Exception:  # noqa: BLE001 - a variant that cannot run on this case says nothing
-                continue
-            if compare(wrong, expected, name, rtol=self.rtol, atol=self.atol) is None:
-                continue  # indistinguishable from the right answer on this case
-            if compare(got, wrong, name, rtol=self.rtol, atol=self.atol) is None:
-                fits.append(mistake.hint)
-                if not self.unique_hint:
-                    break
-        # With unique_hint, a case that several mistakes fit names none (another case will).
-        return f"{problem}\n    Hint: {fits[0]}" if len(set(fits)) == 1 else problem
+        hint = matching_hint(self.mistakes, got, expected, unique=self.unique_hint,
+                             run=lambda fn: self.select(self.run_reference(case, fn))[0],
+                             same=lambda a, b: compare(a, b, name, rtol=self.rtol, atol=self.atol) is None)
+        return problem if hint is None else f"{problem}{HINT}{hint}"
 
 
 def student_call(fn, args, kwargs, check):
@@ -183,31 +181,9 @@ def _mutated(before, after):
     pairs = [(f"argument {i + 1}", a, b) for i, (a, b) in enumerate(zip(args0, args1, strict=True))]
     pairs += [(k, kw0[k], kw1[k]) for k in kw0 if k != "rng"]
     for name, a, b in pairs:
-        if not _same(a, b):
+        if first_change(a, b, name) is not None:
             return name
     return None
-
-
-def _same(a, b):
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple):
-        return isinstance(b, list | tuple) and len(a) == len(b) and all(map(_same, a, b))
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
-    return True  # scalars and other objects cannot be changed in place
-
-
-def _describe(x):
-    if isinstance(x, np.ndarray):
-        return f"an array of shape {x.shape}"
-    if isinstance(x, tuple | list):
-        return f"a {type(x).__name__} of {len(x)} values"
-    return f"{type(x).__name__} {x!r}"[:80]
-
-
-def _fmt(x):
-    return np.array2string(np.asarray(x), precision=4, threshold=8, edgeitems=2, suppress_small=False)
 
 
 def compare(got, expected, name, *, rtol=RTOL, atol=ATOL, show_values=False):
@@ -219,7 +195,7 @@ def compare(got, expected, name, *, rtol=RTOL, atol=ATOL, show_values=False):
     """
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return f"{name} should be a dict with keys {sorted(expected)}, got {_describe(got)}"
+            return f"{name} should be a dict with keys {sorted(expected)}, got {describe(got)}"
         missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
         if missing or extra:
             return f"{name} has keys {sorted(got)}, expected {sorted(expected)}"
@@ -231,7 +207,7 @@ def compare(got, expected, name, *, rtol=RTOL, atol=ATOL, show_values=False):
         return None
     if isinstance(expected, tuple | list):
         if not isinstance(got, tuple | list) or len(got) != len(expected):
-            return f"{name} should be {len(expected)} values, got {_describe(got)}"
+            return f"{name} should be {len(expected)} values, got {describe(got)}"
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
             part = name[i] if isinstance(name, tuple) else f"{name}[{i}]"
             problem = compare(g, e, part, rtol=rtol, atol=atol, show_values=show_values)
@@ -243,7 +219,7 @@ def compare(got, expected, name, *, rtol=RTOL, atol=ATOL, show_values=False):
     try:
         g = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
-        return f"{name} should be numeric, got {_describe(got)}"
+        return f"{name} should be numeric, got {describe(got)}"
     e = np.asarray(expected, dtype=np.float64)
     if g.shape != e.shape:
         return f"{name} has shape {g.shape}, expected {e.shape}"
@@ -281,3 +257,37 @@ def numeric_grad(f, x, eps=1e-6):
         x[idx] = old
         grad[idx] = (plus - minus) / (2 * eps)
     return grad
+
+
+# Looser than the reference comparison: numeric_grad's central differences are accurate to about
+# 1e-8 on batch norm and 1e-7 relative on costs of size up to 1000.
+NUMERIC_RTOL, NUMERIC_ATOL = 1e-4, 1e-6
+
+
+def matches_numeric(got, numeric, name):
+    """Whether a student's gradient equals the numerical gradient of their own forward pass (or
+    cost): then a wrong gradient is the forward pass's fault, not the backward pass's.
+
+    Parameters
+    ----------
+    got : ndarray or tuple of ndarray
+        The student's gradient(s).
+    numeric : callable () -> the numerical gradient(s), shaped like ``got``
+        Runs with prints, warnings and floating-point errors silenced, since perturbed inputs
+        may make student code complain; when it raises, nothing matches.
+    name : str or tuple of str
+        Names for :func:`compare`.
+
+    Returns
+    -------
+    bool
+        Equal within ``NUMERIC_RTOL`` and ``NUMERIC_ATOL``.
+    """
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            expected = numeric()
+    except Exception:  # noqa: BLE001 - code that breaks under perturbation says nothing
+        return False
+    return compare(got, expected, name, rtol=NUMERIC_RTOL, atol=NUMERIC_ATOL) is None
