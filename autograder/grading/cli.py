@@ -17,6 +17,7 @@ from ..sandbox.bubblewrap import bubblewrap_prefix
 from ..sandbox.policy import DEFAULTS, Limits
 from . import course as courses
 from . import export as exporting
+from .execute import InvalidNotebook, read_submission
 from .grade import default_workers, grade_class
 from .release import ReleaseError, out_of_sync, release
 from .selfcheck import check_notebook, verdict
@@ -26,6 +27,7 @@ from .validate import validate
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Release, validate, grade, self-check and export the course's notebooks.")
 console = Console(highlight=False, soft_wrap=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 Root = Annotated[Path | None, typer.Option(help="Course folder (with nbgrader_config.py); default: found from here.")]
 Workers = Annotated[int | None, typer.Option(min=1, help="Notebooks graded at once (default: cores + 1).")]
@@ -43,7 +45,7 @@ def _course(root):
 
 
 def _fail(message, code=1):
-    console.print(f"[red]error:[/red] {escape(message)}")
+    errors.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -171,6 +173,10 @@ def check_cmd(notebook: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
     course = courses.load(root) if root else None
     limits = Limits(memory_mb=memory, timeout=timeout,
                     cell_timeout=cell_timeout or (course.cell_timeout if course else courses.DEFAULT_CELL_TIMEOUT))
+    try:
+        read_submission(notebook)
+    except InvalidNotebook as err:
+        _fail(f"{notebook} cannot be checked: {err}")
     with console.status(f"running {notebook.name}"):
         result = check_notebook(notebook, course=course, limits=limits)
     table = Table(title=f"{notebook.name}: {result.score:.4g} of {result.max_score:g} points")
@@ -210,19 +216,25 @@ def export_cmd(assignment: Annotated[str | None, typer.Option(help="Only this as
 
 
 def main(argv=None):
-    """Entry point of the console script; returns the exit status."""
+    """Entry point of the console script; returns the exit status.
+
+    A usage error (a missing argument, an unknown option or command, a path that does not
+    exist) is one line on stderr, with click's suggestion of the closest name, and exit code 2;
+    no arguments at all print the help.
+    """
     try:
         # Without standalone mode, click returns the code of an Exit instead of raising it.
         code = app(args=argv, prog_name="autograder", standalone_mode=False)
         return code if isinstance(code, int) else 0
     except typer.Exit as done:
         return done.exit_code
-    except Exception as err:  # noqa: BLE001 - click's usage errors carry their own exit code
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
+    except typer.Abort:
+        return 130
+    except typer.TyperException as err:  # click's exceptions (typer carries its own copy of click)
+        if type(err).__name__ == "NoArgsIsHelpError":
+            typer.echo(err.format_message())
+            return 0
+        if hasattr(err, "exit_code") and hasattr(err, "format_message"):
+            typer.echo(f"autograder: error: {' '.join(err.format_message().split())}", err=True)
             return err.exit_code
-        if isinstance(err, click.exceptions.Abort):
-            return 130
         raise
