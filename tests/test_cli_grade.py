@@ -177,3 +177,26 @@ def test_whole_notebook_time_limit(tmp_path, capsys):
     # the verification pass, which skips top-level statements, gives it its point.
     assert row["status"] == "timeout" and row[SPLIT] == 2.0 and row[ERROR] == 1.0, row
     assert "the notebook's time limit" in statuses(course.db_url, ASSIGNMENT)[ASSIGNMENT, "sam"]["detail"], out
+
+
+def test_the_export_says_what_happened_and_leaves_unsubmitted_scores_blank(tmp_path, capsys):
+    """A detail column for every non-ok status; a student with no submission gets no 0."""
+    import csv
+    import io
+
+    from autograder.grading.gradebook import open_gradebook
+
+    course = copy_course(tmp_path)
+    submit(tmp_path / "subs", "ann", course, solutions(course))
+    submit(tmp_path / "subs", "bob", course, raw=b'{"cells": [')
+    code, out = run_cli(capsys, "grade", ASSIGNMENT, "--submissions", tmp_path / "subs", "--root", course.root)
+    assert code == 0, out
+    with open_gradebook(course.db_url) as gb:
+        gb.add_student("cat")
+    code, out = run_cli(capsys, "export", "--assignment", ASSIGNMENT, "--root", course.root)
+    rows = {row["student"]: row for row in csv.DictReader(io.StringIO(out))}
+    assert list(rows["ann"])[:6] == ["student", "assignment", "score", "max_score", "status", "detail"]
+    assert (rows["ann"]["score"], rows["ann"]["status"], rows["ann"]["detail"]) == ("3.0", "ok", "")
+    assert (rows["bob"]["score"], rows["bob"]["status"]) == ("0.0", "invalid_notebook")
+    assert "not valid JSON" in rows["bob"]["detail"], rows["bob"]
+    assert (rows["cat"]["score"], rows["cat"]["status"]) == ("", "not_submitted"), rows["cat"]

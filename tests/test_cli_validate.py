@@ -30,3 +30,14 @@ def test_validate_fails_with_the_reasons(tmp_path, capsys):
     assert "f1-test_error_rate: 0.0 of 1 points" in out
     assert "a non-test cell failed: NameError" in out
     assert "wrote to stderr" in out
+
+
+def test_the_shipped_course_validates(capsys):
+    """Every assignment as committed: solutions full marks, releases 0, the report graded by hand."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code, out = run_cli(capsys, "validate", "--root", root, "--workers", "2")
+    assert code == 0, out
+    assert out.count("ok     ") == 2 * len(list((root / "solutions").glob("a*/*.ipynb"))), out
+    assert "a9_project/a9_project.ipynb solution: 3 of 5 points (expected full marks; graded by hand: a9-report)" in out

@@ -100,8 +100,9 @@ def validate_cmd(assignments: Annotated[list[str] | None, typer.Argument(help="D
     for item in checks:
         mark = "[green]ok[/green]    " if not item.problems else "[red]FAILED[/red]"
         expected = "full marks" if item.kind == "solution" else "0, student messages only"
+        manual = f"; graded by hand: {', '.join(item.manual)}" if item.manual else ""
         console.print(f"{mark} {item.assignment}/{item.notebook} {item.kind}: "
-                      f"{item.score:g} of {item.max_score:g} points (expected {expected})", soft_wrap=True)
+                      f"{item.score:g} of {item.max_score:g} points (expected {expected}{manual})", soft_wrap=True)
         for problem in item.problems:
             console.print(f"         {escape(problem)}", soft_wrap=True)
     if any(item.problems for item in checks):

@@ -154,6 +154,7 @@ class LimitedClient(NotebookClient):
                                                    text="\n[output cut: more than the grader keeps]\n"))
             return None
         if over and kind == "execute_result":
+            self._notes = getattr(self, "_notes", set()) | {(cell_index, "result")}
             content = dict(msg.get("content", {}))
             plain = content.get("data", {}).get("text/plain", "")
             content["data"] = {"text/plain": str(plain)[:MAX_ERROR_CHARS]}
@@ -232,6 +233,11 @@ class Run:
             else:
                 self._dead(km)
         finally:  # the client does not own the kernel manager: stop the kernel here
+            cut = sorted({index for index, _ in getattr(client, "_notes", ())})
+            if cut:
+                names = ", ".join(f"{i + 1} ({cell_name(self.nb.cells[i], i)})" for i in cut)
+                self.detail = "; ".join(filter(None, [
+                    self.detail, f"output cut at {MAX_OUTPUT_CHARS:,} characters in cell(s) {names}"]))
             if km.has_kernel:
                 await km.shutdown_kernel(now=True)
 

@@ -1,9 +1,11 @@
 """Export the gradebook: one row per student and assignment, one column per graded question.
 
-Columns: ``student, assignment, score, max_score, status``, then each test cell's score
-(named by its grade_id, in notebook order). Every student of the gradebook gets a row for
-every exported assignment, as in ``nbgrader export``; one who has no submission scores 0
-with status ``not_submitted``. A submission graded by plain nbgrader (no status recorded by
+Columns: ``student, assignment, score, max_score, status, detail``, then each graded cell's
+score (named by its grade_id, in notebook order; blank while a cell awaits grading by hand).
+``detail`` says what happened when the status is not plain ``ok`` (a limit hit, a flag, why a
+folder was refused). Every student of the gradebook gets a row for every exported assignment,
+as in ``nbgrader export``; one who has no submission has a blank score (not a 0 that an LMS
+would import as a grade) and status ``not_submitted``. A submission graded by plain nbgrader (no status recorded by
 this tool) has status ``nbgrader``. Refused folders (status ``invalid_student``) are listed
 too, so nothing graded in a run is missing from the export.
 """
@@ -19,7 +21,7 @@ from .cells import grade_id, is_graded
 from .course import _natural
 from .gradebook import open_gradebook, statuses
 
-FIXED = ["student", "assignment", "score", "max_score", "status"]
+FIXED = ["student", "assignment", "score", "max_score", "status", "detail"]
 
 
 def _number(x):
@@ -54,7 +56,7 @@ def table(db_url, assignment=None, course=None):
                     order.index(g) if g in order else len(order), g))]
             questions += keys
             for student in students:
-                row = {"student": student, "assignment": a.name, "score": 0.0, "max_score": _number(a.max_score)}
+                row = {"student": student, "assignment": a.name, "score": None, "max_score": _number(a.max_score)}
                 try:
                     submission = gb.find_submission(a.name, student)
                 except MissingEntry:
@@ -67,11 +69,13 @@ def table(db_url, assignment=None, course=None):
                 recorded = status_rows.get((a.name, student))
                 row["status"] = (recorded["status"] if recorded else
                                  "nbgrader" if submission is not None else "not_submitted")
+                row["detail"] = (recorded or {}).get("detail") or None
                 rows.append(row)
             for (name, student), recorded in sorted(status_rows.items()):
                 if name == a.name and recorded["status"] == "invalid_student" and student not in students:
                     rows.append({"student": student, "assignment": name, "score": 0.0,
-                                 "max_score": _number(a.max_score), "status": "invalid_student"})
+                                 "max_score": _number(a.max_score), "status": "invalid_student",
+                                 "detail": recorded.get("detail") or None})
     names = [q[2] for q in questions]
     column = {q: q[2] if names.count(q[2]) == 1 else "/".join(q) for q in questions}
     columns = FIXED + [column[q] for q in questions]

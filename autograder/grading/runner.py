@@ -79,6 +79,7 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
             code, killed = proc.wait(), True
         _kill_kernel(NotebookFolder(output).kernel_pid)
         oom_kills = group.oom_kills() if group else 0
+        refused = group.refused_processes() if group else 0
     finally:
         if group:  # whatever the student's code left running, wherever it moved
             group.close()
@@ -88,6 +89,9 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
         result.detail = "; ".join(filter(None, [
             f"the submission's processes together went over {limits.tree_memory_mb} MB (its memory cgroup "
             "stopped one)", result.detail]))
+    if refused:
+        result.detail = "; ".join(filter(None, [
+            result.detail, f"the limit of {limits.processes} processes and threads refused {refused} new one(s)"]))
     result.seconds = time.monotonic() - started
     return result
 

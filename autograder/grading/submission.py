@@ -125,7 +125,7 @@ def grade_submission(course, assignment, student, folder, *, limits, work, rlimi
         outcome.notebook = source.name
         result.notebooks.append(outcome)
     result.status = worst(nb.status for nb in result.notebooks)
-    details = [nb.detail for nb in result.notebooks if nb.status != "ok" and nb.detail]
+    details = [nb.detail for nb in result.notebooks if nb.detail]  # also limits hit by an ok notebook
     result.detail = "; ".join(filter(None, [*details, result.detail]))
     return result
 

@@ -3,7 +3,8 @@
 For each notebook of each assignment, through the same worker as grading:
 
 - the solution (``solutions/``) scores full marks in every test cell, with no error and
-  nothing written to stderr in any cell;
+  nothing written to stderr in any cell; cells graded by hand (nbgrader ``grade`` cells with no
+  test, such as a written report) are listed as such, not scored;
 - the blank release (``course/``) runs to the end and scores 0, and fails only with
   student-facing messages: ``CheckFailed`` errors in test cells (no traceback from the
   grading code), and no error or stderr output in any other cell.
@@ -34,6 +35,7 @@ class Validation:
     score: float = 0.0
     max_score: float = 0.0
     problems: list = field(default_factory=list)
+    manual: list = field(default_factory=list)  # grade_ids of the cells a person grades
 
 
 def _outputs(cell, kind):
@@ -47,7 +49,7 @@ def _stderr(cell):
 def solution_problems(result, nb):
     problems = [f"status {result.status}: {result.detail}"] if result.status != "ok" else []
     for grade_id, cell in result.cells.items():
-        if cell.points != cell.max:
+        if cell.points is not None and cell.points != cell.max:  # None: graded by hand
             problems.append(f"{grade_id}: {cell.points} of {cell.max:g} points: {cell.message[:300]}")
     for index, cell in enumerate(nb.cells if nb else []):
         for err in _outputs(cell, "error"):
@@ -97,6 +99,7 @@ def validate_notebook(course, assignment, source, kind, limits):
                             files=course.release / assignment if release else None)
         nb = nbformat.read(result.executed, as_version=4) if result.executed else None
     check.score, check.max_score = result.score, result.max_score
+    check.manual = [grade_id for grade_id, cell in result.cells.items() if cell.points is None]
     check.problems = (solution_problems if kind == "solution" else release_problems)(result, nb)
     return check
 

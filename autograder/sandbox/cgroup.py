@@ -98,6 +98,14 @@ class WorkerCgroup:
         except (OSError, ValueError):
             return []
 
+    def refused_processes(self):
+        """How many new processes or threads ``pids.max`` refused (``pids.events``, v1 and v2)."""
+        try:
+            events = dict(line.split() for line in (self.folder / "pids.events").read_text().splitlines())
+            return int(events.get("max", 0))
+        except (OSError, ValueError):
+            return 0
+
     def oom_kills(self):
         """How often the memory limit made the kernel kill or refuse memory to a process of the tree."""
         memory = self.folders.get("memory")

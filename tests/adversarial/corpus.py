@@ -84,6 +84,7 @@ class Case:
     xfail: str | None = None  # a known grader bug (strict xfail), with how to reproduce it
     output_has: str | None = None  # text the outputs of the autograded notebook must show (the probe ran)
     output_lacks: str | None = None  # text they must not show (the attack got through)
+    detail_has: str | None = None  # text the recorded status detail must hold (the limit hit is on record)
 
     @property
     def student(self):
@@ -618,7 +619,7 @@ def memory_bomb(ctx, folder):
     write(folder, notebook(ctx, {"error_rate": code}, solved=True))
 
 
-@case("tree-memory", "memory", "memory", 7, sandbox=True)
+@case("tree-memory", "memory", "memory", 7, sandbox=True, detail_has="its memory cgroup stopped one")
 def tree_memory(ctx, folder):
     """Solved; a last cell starts 4 child processes that each hold 700 MB (each under the 1024 MB
     per-process limit, 2.8 GB together) for 2 s. The worker's memory cgroup caps the whole tree
@@ -655,7 +656,7 @@ def disk_flood(ctx, folder):
     """))
 
 
-@case("result-flood", "output flood", "ok", 7)
+@case("result-flood", "output flood", "ok", 7, detail_has="output cut at 200,000 characters")
 def result_flood(ctx, folder):
     """Solved; a last cell's value is a 30 MB string and a 30 MB HTML display (execute_result and
     display_data, which a print cap does not see): both are cut, the notebook stays small, 7."""

@@ -245,6 +245,8 @@ def test_case(report, case):
     assert (got["status"], got["score"]) == (case.status, pytest.approx(case.score, abs=1e-9)), \
         f"{case.description}\ngot {got}"
     assert got["max_score"] == MAX_SCORE
+    if case.detail_has:
+        assert case.detail_has in got["detail"], f"not on record: {case.detail_has!r} not in {got['detail']!r}"
     text = report["outputs"].get(case.student, "")
     if case.output_has:
         assert case.output_has in text, f"the probe did not run: {case.output_has!r} not in the autograded notebook"
