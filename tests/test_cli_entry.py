@@ -40,7 +40,7 @@ def test_workers_get_a_minimal_environment_with_the_hidden_seed(monkeypatch):
 
 USAGE_ERRORS = [
     (["grade"], "Missing argument 'assignment'"),
-    (["grade", "a1_splits"], "Missing option '--submissions'"),
+    (["grade", "a1_splits"], "no submissions folder"),  # the default, grading/submitted, is not there
     (["grade", "a1_splits", "--submissions", "/nonexistent-folder"], "'/nonexistent-folder' does not exist"),
     (["grade", "a1_splits", "--bogus"], "No such option: --bogus"),
     (["gradee"], "Did you mean 'grade'?"),

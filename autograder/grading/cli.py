@@ -33,7 +33,8 @@ Root = Annotated[Path | None, typer.Option(help="Course folder (with nbgrader_co
 Workers = Annotated[int | None, typer.Option(min=1, help="Notebooks graded at once (default: cores + 1).")]
 Timeout = Annotated[float, typer.Option(min=1, help="Wall-clock seconds for a whole notebook.")]
 CellTimeout = Annotated[float | None, typer.Option(min=1, help="Seconds per cell (default: nbgrader_config's).")]
-Memory = Annotated[int, typer.Option(min=64, help="Address space of each grading process, in MB.")]
+Memory = Annotated[int, typer.Option(min=64, help="Address space of each process of student code, in MB; a "
+                                     "submission's processes together get this plus 512 MB (its memory cgroup).")]
 Gradebook = Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: nbgrader_config's).")]
 
 
@@ -45,7 +46,7 @@ def _course(root):
 
 
 def _fail(message, code=1):
-    errors.print(f"[red]error:[/red] {escape(message)}")
+    errors.print(f"autograder: [red]error:[/red] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -111,8 +112,10 @@ def validate_cmd(assignments: Annotated[list[str] | None, typer.Argument(help="D
 
 @app.command("grade")
 def grade_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.g. a1_splits.")],
-              submissions: Annotated[Path, typer.Option(exists=True, file_okay=False,
-                                                        help="DIR/<student>/<assignment>/<notebook>.ipynb")],
+              submissions: Annotated[Path | None, typer.Option(
+                  exists=True, file_okay=False,
+                  help="The submissions folder, laid out as DIR / student / assignment / notebook.ipynb "
+                       "(nbgrader's submitted layout). Default: the course's grading/submitted.")] = None,
               workers: Workers = None, timeout: Timeout = DEFAULTS.timeout, cell_timeout: CellTimeout = None,
               memory: Memory = DEFAULTS.memory_mb,
               sandbox: Annotated[bool, typer.Option(
@@ -126,6 +129,10 @@ def grade_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.
     """Grade every student's submission in parallel, limited worker processes; record and print the grades."""
     course = _course(root)
     _assignments(course, [assignment])
+    submissions = submissions or course.submitted
+    if not submissions.is_dir():
+        _fail(f"no submissions folder {submissions}: pass --submissions DIR, or collect into it "
+              "(DIR / student / assignment / notebook.ipynb)", code=2)
     limits = Limits(memory_mb=memory, timeout=timeout, cell_timeout=cell_timeout or course.cell_timeout,
                     sandbox=sandbox)
     if sandbox and bubblewrap_prefix() is None:

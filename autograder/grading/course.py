@@ -38,6 +38,7 @@ class Course:
     feedback: Path
     db_url: str
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
+    submitted: Path | None = None  # where collected submissions are (nbgrader's submitted_directory)
 
     @property
     def grading(self):
@@ -98,6 +99,7 @@ def load(root=None):
         feedback=folder("feedback_directory", "feedback"),
         db_url=resolve_db_url(directory.get("db_url", "sqlite:///gradebook.db"), root),
         cell_timeout=float(timeout) if timeout and timeout > 0 else DEFAULT_CELL_TIMEOUT,
+        submitted=folder("submitted_directory", "submitted"),
     )
 
 
