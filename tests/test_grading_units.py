@@ -204,8 +204,8 @@ def test_each_result_is_recorded_while_the_others_still_run(course, tmp_path, mo
     first_recorded = threading.Event()
 
     def fake_grade(course, assignment, student, folder, **kwargs):
-        # b finishes only once a's result is recorded (or gives up after 20 s and says so)
-        detail = "after a" if student == "a" or first_recorded.wait(20) else "a was not recorded yet"
+        # b finishes only once a's result is recorded (or gives up after 120 s and says so)
+        detail = "after a" if student == "a" or first_recorded.wait(120) else "a was not recorded yet"
         return grade._unscored(course, assignment, student, "error", detail, "not graded")
 
     monkeypatch.setattr(grade, "grade_submission", fake_grade)
