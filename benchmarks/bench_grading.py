@@ -1,13 +1,21 @@
-"""Grading throughput: this grader (sandbox and verification as the code has them) against plain
-``nbgrader autograde`` on the same submissions of a real notebook, the floor, per-phase costs,
-a worker's peak memory, and what a course of 10,000 students would cost.
+"""Grading throughput, measured: this grader (sandbox and verification as the code has them) against
+plain ``nbgrader autograde`` on the same submissions of a real notebook, the floor, per-phase costs,
+a worker's peak memory, and the costs an estimate for a course of 10,000 students needs.
 
-Everything runs in a temporary folder: two course roots with the same source and release,
-one for ``nbgrader autograde`` (its own gradebook) and one for ``autograder grade`` (another),
-both reading the same ``submitted/<student>/<assignment>/<notebook>.ipynb``. ``BENCH_GRADING_N``
-sets the number of submissions (default 40).
+:func:`measure` returns plain JSON data; ``report_grading.py`` turns it into section 6 of
+results.md (``benchmarks/run.py`` does both). Alone::
+
+    python benchmarks/bench_grading.py --json grading.json [-n N]
+    python benchmarks/report_grading.py grading.json
+
+Everything runs in a temporary folder (kept with ``BENCH_GRADING_KEEP=1``): two course roots with
+the same source and release, one for ``nbgrader autograde`` (its own gradebook) and one for
+``autograder grade`` (another), both reading the same
+``submitted/<student>/<assignment>/<notebook>.ipynb``. ``BENCH_GRADING_N`` sets the number of
+submissions (default 40).
 """
 
+import datetime
 import json
 import os
 import shutil
@@ -16,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,54 +278,53 @@ def _kind(is_root, cmdline):
     return "other"
 
 
-def instrumented_worker(submission, source, output, *, course, submissions, limits, phases=None):
-    """Run one worker exactly as :func:`runner.run_worker` starts it, reading its memory from /proc.
+class _Watched:
+    """A started worker for :func:`runner.run_worker` (``pid``, ``wait``): waiting reads its tree's memory
+    and CPU from /proc every 20 ms, and its own usage from ``wait4`` when it is reaped, into ``info``."""
 
-    With ``phases`` (a JSON path) the command's ``-m autograder.grading.execute`` becomes this
-    file's ``--phases`` mode, which times the same ``execute.main`` by phase. Returns
-    ``(NotebookResult, {"wall", "maxrss_kb", "peaks_kb", "peak_sum_kb", "spawned"})``.
+    def __init__(self, proc, info):
+        self.proc, self.pid, self.info, self.watch = proc, proc.pid, info, _TreeWatcher(proc.pid)
+
+    def wait(self, timeout=None):
+        while True:
+            self.watch.sample()
+            pid, status, usage = os.wait4(self.pid, os.WNOHANG)
+            if pid:
+                self.info["reaped"] = time.time()
+                self.proc.returncode = os.waitstatus_to_exitcode(status)
+                self.info.update(maxrss_kb=usage.ru_maxrss, peaks_kb=self.watch.by_kind(),
+                                 cpu=self.watch.cpu_by_kind(), wait4_cpu=usage.ru_utime + usage.ru_stime,
+                                 peak_sum_kb=self.watch.peak_sum)
+                return self.proc.returncode
+            time.sleep(0.02)
+
+
+def instrumented_worker(submission, source, output, *, course, submissions, limits, phases=None):
+    """Run one worker as :func:`runner.run_worker` starts it, reading its memory from /proc.
+
+    The runner's ``launcher`` hook starts it with :func:`runner.start_worker` and hands back a
+    :class:`_Watched`. With ``phases`` (a JSON path) the worker runs this file's ``--phases`` mode
+    instead of ``-m autograder.grading.execute``, which times the same ``execute.main`` by phase.
+    Returns ``(NotebookResult, {"wall", "maxrss_kb", "peaks_kb", "peak_sum_kb", "spawned", ...})``.
     """
     from autograder.grading import runner
     from autograder.sandbox.policy import secret_paths
 
     info = {}
+    command = [sys.executable, str(Path(__file__).resolve()), "--phases", str(phases)] if phases else None
 
-    class Popen(subprocess.Popen):
-        def __init__(self, cmd, **kwargs):
-            if phases:
-                at = cmd.index("-m")
-                cmd = [*cmd[:at], str(Path(__file__).resolve()), "--phases", str(phases), *cmd[at + 2:]]
-            info["spawned"] = time.time()
-            status = Path("/proc/self/status").read_text()
-            info["parent_rss_kb"] = int(status.split("VmRSS:", 1)[1].split()[0])
-            super().__init__(cmd, **kwargs)
-            self.watch = _TreeWatcher(self.pid)
+    def launcher(args, folder, rlimits, group):
+        info["spawned"] = time.time()
+        status = Path("/proc/self/status").read_text()
+        info["parent_rss_kb"] = int(status.split("VmRSS:", 1)[1].split()[0])
+        return _Watched(runner.start_worker(args, folder, rlimits, group, command=command), info)
 
-        def wait(self, timeout=None):
-            while True:
-                self.watch.sample()
-                pid, status, usage = os.wait4(self.pid, os.WNOHANG)
-                if pid:
-                    info["reaped"] = time.time()
-                    self.returncode = os.waitstatus_to_exitcode(status)
-                    info.update(maxrss_kb=usage.ru_maxrss, peaks_kb=self.watch.by_kind(),
-                                cpu=self.watch.cpu_by_kind(), wait4_cpu=usage.ru_utime + usage.ru_stime,
-                                peak_sum_kb=self.watch.peak_sum)
-                    return self.returncode
-                time.sleep(0.02)
-
-    shim = types.SimpleNamespace(**{k: getattr(subprocess, k) for k in ("DEVNULL", "STDOUT", "TimeoutExpired")},
-                                 Popen=Popen)
-    real, runner.subprocess = runner.subprocess, shim
     release = course.release_notebook(ASSIGNMENT, source.name)
-    try:
-        start = time.perf_counter()
-        result = runner.run_worker(submission, source, output, limits=limits, release=release,
-                                   files=course.release / ASSIGNMENT, rlimits=limits.rlimits(),
-                                   hidden=secret_paths(course, submissions, course.db_url))
-        info["wall"] = time.perf_counter() - start
-    finally:
-        runner.subprocess = real
+    start = time.perf_counter()
+    result = runner.run_worker(submission, source, output, limits=limits, release=release,
+                               files=course.release / ASSIGNMENT, rlimits=limits.rlimits(),
+                               hidden=secret_paths(course, submissions, course.db_url), launcher=launcher)
+    info["wall"] = time.perf_counter() - start
     return result, info
 
 
@@ -435,8 +441,8 @@ def spawn_cost(limits, repeats=20):
     setup, forks, groups = preexec(limits.rlimits()), [], []
     for _ in range(repeats):
         begin = time.perf_counter()
-        group = cgroup.create(limits.processes)
-        join = group.join_fd() if group else None
+        group = cgroup.create(limits.processes, limits.tree_memory_mb)
+        join = group.join_fds() if group else None
         made = time.perf_counter()
         try:
             subprocess.Popen(["/bin/true"], stdin=subprocess.DEVNULL, process_group=0,
@@ -444,7 +450,7 @@ def spawn_cost(limits, repeats=20):
         finally:
             forked = time.perf_counter()
             if group:
-                os.close(join)
+                cgroup.close_fds(join)
                 group.close()
         forks.append(forked - made)
         groups.append(time.perf_counter() - forked + made - begin)
@@ -508,21 +514,32 @@ def fixed_costs(nbg, ours, work):
     return out
 
 
-def measure(n=None):
-    """Every measurement of the section, in one run; returns a dict of numbers."""
+def measure(n=None, notebook_times=None):
+    """Every measurement of section 6, in one run, as plain JSON data (rendered by report_grading.py).
+
+    ``n`` submissions (default ``BENCH_GRADING_N``, else 40). ``notebook_times`` (``{assignment:
+    seconds}``) are the solution notebooks' run times in a fresh kernel (section 5), which the
+    estimate builds on; they are measured first when not given, and kept in the result.
+    """
     import shutil as _shutil
 
     from autograder.grading import gradebook
     from autograder.sandbox.policy import Limits
 
     n = n or int(os.environ.get("BENCH_GRADING_N", "40"))
+    if notebook_times is None:
+        from bench_notebooks import all_notebooks
+
+        notebook_times = all_notebooks()
     work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     try:
         nbg, ours = make_course(work / "nbgrader"), make_course(work / "autograder")
         source = ours.source_notebooks(ASSIGNMENT)[0]
         submissions = nbg.root / "submitted"
         students = write_submissions(submissions, n, source, ours.release_notebook(ASSIGNMENT, source.name))
-        m = {"n": n, "bwrap": _shutil.which("bwrap"), "load": {"before": load()}, "commit": commit()}
+        m = {"date": datetime.date.today().isoformat(), "n": n, "assignment": ASSIGNMENT, "workers": WORKERS,
+             "grade workers": WORKERS + 1, "notebook times": notebook_times, "bwrap": _shutil.which("bwrap"),
+             "load": {"before": load()}, "commit": commit()}
         m["cpu"] = {"nbgrader": {}, "autograder": {}}
         m["nbgrader"] = plain_nbgrader(nbg, m["cpu"]["nbgrader"])
         m["load"]["after nbgrader"] = load()
@@ -560,181 +577,25 @@ def measure(n=None):
             shutil.rmtree(work, ignore_errors=True)
 
 
-def breakdown(m):
-    """``[(what, seconds per submission)]``: where one submission's time goes beyond the floor.
-
-    The worker's phases are one worker alone on a complete submission; the writer's rows are the
-    grading process's. The last row is what the class run took beyond their sum.
-    """
-    f, ph, w = m["floor"], m["phases"], m["writer"]
-    rows = [("floor: plain kernel start + imports cell + other cells", f["kernel"] + f["imports"] + f["notebook"]),
-            ("worker: interpreter start and imports (nbformat, nbclient, nbgrader, the checks)",
-             ph["interpreter start"] + ph["imports"]),
-            ("worker: read, rebuild, result files, temp folders", ph["read, rebuild, result files, temp folders"]),
-            ("worker: verification pass (sandboxed)", ph["verification"]),
-            ("worker: kernel start and stop in bubblewrap, beyond a plain kernel's start",
-             ph["kernel start and stop"] - f["kernel"]),
-            ("worker: the notebook's cells (Agg backend), beyond the floor's",
-             ph["imports cell"] + ph["other cells"] - f["imports"] - f["notebook"]),
-            ("worker: interpreter exit (after the result is written)", ph["exit"]),
-            ("runner: pids cgroup, fork, limits, reading the result", ph["runner"]),
-            ("writer: `gradebook.record` (SQLite)", w["record"]),
-            ("writer: feedback HTML (`feedback.write`)", w["feedback"])]
-    alone = sum(v for _, v in rows)
-    marginal = WORKERS * (m["autograder"] - m["fixed"]["autograder"]) / m["n"]
-    rows += [("**sum: one submission alone**", alone),
-             (f"**class run: {WORKERS} x (wall - start-up) / {m['n']}**", marginal),
-             ("rest: the workers and the writer sharing 2 cores (and the machine's other load), idle cores",
-              marginal - alone)]
-    return rows
+def save(m, path):
+    """Write a measurement (see :func:`measure`) as JSON."""
+    Path(path).write_text(json.dumps(m, indent=1) + "\n")
 
 
-STUDENTS, ASSIGNMENTS = 10_000, 8
-COURSE = ("a1_splits", "a2_regularization", "a3_initialization", "a4_gradient_checking", "a5_optimization",
-          "a6_hyperparameter_search", "a7_batch_normalization", "a8_softmax")  # the 8 graded assignments
-LINK = 125e6  # bytes/s: a 1 Gbit/s link between a file server and the grading machines
+def main(argv=None):
+    """``--json OUT [-n N]``: measure, and write the measurement to OUT."""
+    import argparse
 
-
-def _verdict(seconds, target):
-    """"met" or how far a per-submission time is from its target."""
-    if seconds <= target:
-        return f"met: {seconds:.2f} s <= {target:.2f} s"
-    return f"missed: {seconds:.2f} s per submission would have to become {target:.2f} s"
-
-
-def estimate(m, notebook_times):
-    """Per-notebook worker cost and the wall time of the whole course on 1, 8 and 64 workers."""
-    n, f = m["n"], m["floor"]
-    floor_core = f["kernel"] + f["imports"] + f["notebook"]
-    marginal = WORKERS * (m["autograder"] - m["fixed"]["autograder"]) / n  # core-seconds per submission
-    writer = m["writer"]["record"] + m["writer"]["feedback"]
-    overhead = marginal - floor_core - m["verification"][ASSIGNMENT] - writer
-    costs = {a: notebook_times[a] + m["verification"][a] + overhead for a in COURSE if a in notebook_times}
-    mean = statistics.mean(costs.values())
-    total = STUDENTS * ASSIGNMENTS
-    fork, sched = m["spawn"]["fork"], m["scheduler"]
-    rows = []
-    for workers in (1, 8, 64):
-        stage = total * mean / workers
-        rows.append({"workers": workers, "workers_s": stage, "writer_s": total * writer, "fork_s": total * fork,
-                     "wall_s": max(stage, total * writer, total * fork) + ASSIGNMENTS * m["fixed"]["autograder"],
-                     "rate": workers / mean})
-    per_sub = sum(m["bytes"].values())
-    ceilings = {"the one writer (gradebook write + feedback HTML, in the grading process)": 1 / writer,
-                "forking workers (in the grading process)": 1 / fork,
-                "file transfer at 1 Gbit/s": LINK / per_sub}
-    if sched:
-        ceilings["a Dask scheduler (`--scheduler`)"] = 1 / sched
-    return {"floor_core": floor_core, "marginal": marginal, "writer": writer, "overhead": overhead,
-            "costs": costs, "mean": mean, "rows": rows, "bytes": per_sub, "ceilings": ceilings, "total": total}
-
-
-def _h(seconds):
-    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
-
-
-def _count(values):
-    out = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return ", ".join(f"{c} {k}" for k, c in out.items())
-
-
-def section(notebook_times, m=None):
-    """The results.md section (markdown lines)."""
-    m = m or measure()
-    n, f = m["n"], m["floor"]
-    e = estimate(m, notebook_times)
-    ours, plain = m["autograder"] / n, m["nbgrader"] / n
-    floor_sub = e["floor_core"] / WORKERS
-    differ = {s: v for s, v in m["scores"].items() if abs(v[0] - v[1]) > 1e-6}
-    lines = [
-        f"## 6. Grading throughput: {n} submissions of {ASSIGNMENT}, {WORKERS} cores", "",
-        f"Code measured: commit {m.get('commit', 'unknown')}. Submissions: {_count(m['kinds'].values())} "
-        "(answers from `tools/samples.py`; `partial` "
-        "leaves the last graded function blank). "
-        f"bubblewrap: {'found at ' + m['bwrap'] if m['bwrap'] else 'NOT found'}; the measured worker ran "
-        f"{'in the sandbox' if m['memory']['sandboxed'] else 'WITHOUT the sandbox'}, with the verification pass. "
-        "Both graders' kernels use one BLAS thread. Load average (1/5/15 min): "
-        f"{'; '.join(f'{k} {v}' for k, v in m['load'].items())}.", "",
-        "| command | wall | per submission | start-up (no submissions) | per submission without it |",
-        "|---|---|---|---|---|",
-        f"| `nbgrader autograde` (one process) | {m['nbgrader']:.1f} s | {plain:.2f} s | "
-        f"{m['fixed']['nbgrader']:.1f} s | {(m['nbgrader'] - m['fixed']['nbgrader']) / n:.2f} s |",
-        f"| `autograder grade --workers {WORKERS + 1}` (default; with feedback HTML) | {m['autograder']:.1f} s | "
-        f"{ours:.2f} s | "
-        f"{m['fixed']['autograder']:.1f} s | {(m['autograder'] - m['fixed']['autograder']) / n:.2f} s |",
-        f"| floor: (kernel {f['kernel']:.2f} + imports {f['imports']:.2f} + notebook {f['notebook']:.2f} s) "
-        f"/ {WORKERS} cores | | {floor_sub:.2f} s | | |", "",
-        f"Ratios: `nbgrader autograde` / `autograder grade` = **{plain / ours:.2f}x** (target >= 1.8x, "
-        f"{_verdict(ours, plain / 1.8)}); `autograder grade` / floor = "
-        f"**{ours / floor_sub:.2f}x** (target <= 1.3x, {_verdict(ours, 1.3 * floor_sub)}). "
-        "nbgrader writes no feedback in "
-        f"`autograde`; its `generate_feedback` took another {m['nbgrader feedback']:.1f} s "
-        f"({m['nbgrader feedback'] / n:.2f} s per submission). Totals per student: {n - len(differ)} of {n} "
-        "equal in both gradebooks"
-        + (f"; differ: {', '.join(f'{s} ({a:.4g} vs {b:.4g})' for s, (a, b) in differ.items())}" if differ else "")
-        + f". Statuses: {_count(m['statuses'].values())}.", "",
-        "Where a submission's time goes (seconds; the worker's phases are one worker alone on a complete "
-        "submission, median of 3, timed around the functions of `execute.run`):", "",
-        "| where | seconds |", "|---|---|"]
-    lines += [f"| {name} | {value:.3f} |" for name, value in breakdown(m)]
-    used = {k: sum(v.values()) for k, v in m["cpu"].items()}
-    share = ", ".join(f"{k} {v / n:.2f} s" for k, v in sorted(m["cpu"]["autograder"].items()) if v / n >= 0.005)
-    lines += ["", f"CPU in the class runs (utime + stime of every process of each command's tree, read from /proc "
-              f"every 50 ms): `nbgrader autograde` {used['nbgrader'] / n:.2f} s per submission, "
-              f"{used['nbgrader'] / m['nbgrader']:.0%} of one core; `autograder grade` {used['autograder'] / n:.2f} s "
-              f"per submission ({share}; start-up included), {used['autograder'] / (WORKERS * m['autograder']):.0%} "
-              f"of {WORKERS} cores."]
-    ph = m["phases"]
-    by_kind = ", ".join(f"{k[4:]} {v:.2f} s" for k, v in ph.items() if k.startswith("cpu ") and v >= 0.005)
-    lines += ["", f"One worker alone takes {ph['whole']:.2f} s of wall time and {ph['cpu']:.2f} s of CPU "
-              f"({by_kind}; utime + stime of each process of its tree, read from /proc every 20 ms)."]
-    mem = m["memory"]
-    peaks = ", ".join(f"{k} {v / 1024:.0f} MB" for k, v in sorted(mem["peaks_kb"].items()))
-    lines += ["", f"Peak memory of one grading worker (VmHWM of each process, read from /proc every 20 ms): "
-              f"{peaks}; largest sum of the tree's resident sets at one moment {mem['peak_sum_kb'] / 1024:.0f} MB. "
-              f"`wait4` gives ru_maxrss {mem['maxrss_kb'] / 1024:.0f} MB and {mem['wait4_cpu']:.2f} s of CPU: "
-              "ru_maxrss survives exec, so it also counts the copy of the grading process that the worker starts "
-              f"as (this benchmark's process had {mem['parent_rss_kb'] / 1024:.0f} MB resident), and the usage of "
-              "the kernel and of the verification process (under bubblewrap, which is killed rather than left to "
-              "reap them) does not reach it; hence the /proc figures.", ""]
-    w, sp = m["writer"], m["spawn"]
-    sched = f"; a Dask scheduler costs {m['scheduler'] * 1e3:.1f} ms per task" if m["scheduler"] else ""
-    lines += [f"### Estimate: {STUDENTS:,} students x {ASSIGNMENTS} assignments = {e['total']:,} submissions", "",
-              f"Worker overhead per submission, from this run: {WORKERS} x ({m['autograder']:.1f} - "
-              f"{m['fixed']['autograder']:.1f}) s / {n} = {e['marginal']:.2f} core-seconds, minus the floor "
-              f"{e['floor_core']:.2f} s, the verification pass of {ASSIGNMENT} {m['verification'][ASSIGNMENT]:.2f} s "
-              f"and the writer's {e['writer']:.3f} s = **{e['overhead']:.2f} s**. A worker's cost for an assignment "
-              "= its solution's run time in a fresh kernel (section 5) + its verification pass (measured here) + "
-              "that overhead:", "",
-              "| assignment | section 5 | verification | worker cost |", "|---|---|---|---|"]
-    lines += [f"| {a} | {notebook_times[a]:.2f} | {m['verification'][a]:.2f} | {c:.2f} |"
-              for a, c in e["costs"].items()]
-    lines += [f"| **mean** | | | **{e['mean']:.2f}** |", "",
-              f"The one writer (the grading process) records and renders each submission in {w['record']:.3f} + "
-              f"{w['feedback']:.3f} = {e['writer']:.3f} s (`gradebook.record`: {w['record_first']:.3f} s for the "
-              f"first 10 of 40 new students, {w['record_last']:.3f} s for the last 10); forking a worker costs "
-              f"{sp['fork'] * 1e3:.1f} ms in the grading process"
-              + (f" (and its pids cgroup {sp['cgroup'] * 1e3:.1f} ms, in the worker's thread)" if sp["cgroup"] else "")
-              + f"{sched}; a submission moves {e['bytes'] / 1024:.0f} kB (submitted "
-              f"{m['bytes']['submitted'] / 1024:.0f}, executed {m['bytes']['executed'] / 1024:.0f}, feedback "
-              f"{m['bytes']['feedback'] / 1024:.0f}).", "",
-              f"| workers | workers: {e['total']:,} x mean / W | writer: {e['total']:,} x writer | forks | "
-              "expected wall (the largest + 8 start-ups) | submissions/s |", "|---|---|---|---|---|---|"]
-    writer_rate = 1 / e["writer"]
-    for r in e["rows"]:
-        lines.append(f"| {r['workers']} | {e['total']:,} x {e['mean']:.2f} / {r['workers']} = {_h(r['workers_s'])} "
-                     f"| {_h(r['writer_s'])} | {_h(r['fork_s'])} | **{_h(r['wall_s'])}** | "
-                     f"{min(r['rate'], writer_rate):.1f} |")
-    slowest = min(e["ceilings"].items(), key=lambda kv: kv[1])
-    produced = e["rows"][-1]["rate"]
-    lines += ["", "Ceilings (submissions/s): " + ", ".join(f"{k} {v:.1f}" for k, v in e["ceilings"].items())
-              + f". 64 workers would finish {produced:.1f}/s, so at 64 workers the bottleneck is "
-              + (f"**{slowest[0]}**." if slowest[1] < produced else "**the workers themselves**.")]
-    return lines
+    parser = argparse.ArgumentParser(description="Measure grading throughput (section 6 of results.md) into JSON; "
+                                                 "benchmarks/report_grading.py renders it.")
+    parser.add_argument("--json", required=True, type=Path, help="where to write the measurement")
+    parser.add_argument("-n", type=int, help="number of submissions (default: BENCH_GRADING_N, else 40)")
+    args = parser.parse_args(argv)
+    save(measure(args.n), args.json)
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--phases":
         _phases_child(sys.argv[2], sys.argv[3:])
+    else:
+        main()

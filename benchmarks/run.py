@@ -1,5 +1,10 @@
-"""``make bench``: run every benchmark and write benchmarks/results.md."""
+"""``make bench``: run every benchmark and write benchmarks/results.md.
 
+``--only grading`` measures section 6 again and replaces it; ``--json PATH`` also keeps section 6's
+measurement, which ``--only grading --from PATH`` renders again without measuring.
+"""
+
+import argparse
 import datetime
 import sys
 from pathlib import Path
@@ -13,6 +18,7 @@ import bench_gradcheck  # noqa: E402
 import bench_grading  # noqa: E402
 import bench_notebooks  # noqa: E402
 import bench_training_step  # noqa: E402
+import report_grading  # noqa: E402
 from harness import fmt_time, interleaved, machine, row  # noqa: E402
 
 import introdl as dl  # noqa: E402
@@ -72,33 +78,38 @@ def notebooks(times):
     return lines
 
 
-def grading(times):
-    """Section 6; the estimate uses the solution run times of section 5, measured in the same run."""
-    return bench_grading.section(times)
+def grading(times, json_out=None):
+    """Section 6's measurement; its estimate uses the solution run times of section 5, measured in the
+    same run. With ``json_out`` the measurement is also written there."""
+    m = bench_grading.measure(notebook_times=times)
+    if json_out:
+        bench_grading.save(m, json_out)
+    return m
 
 
 GRADING = "## 6. "
 
 
-def only_grading(out=RESULTS):
+def only_grading(out=RESULTS, json_out=None, saved=None):
     """``run.py --only grading``: measure section 6 again (and the section 5 times it needs, not written)
-    and replace it in results.md, keeping the other sections of the last full run."""
-    times = bench_notebooks.all_notebooks()
+    and replace it in results.md, keeping the other sections of the last full run. With ``saved``
+    (``--from``), render the measurement saved there instead of measuring."""
+    m = report_grading.read(saved) if saved else grading(bench_notebooks.all_notebooks(), json_out)
     text = out.read_text()
     head = text[:text.index(GRADING)] if GRADING in text else text.rstrip("\n") + "\n\n"
-    lines = grading(times)
-    lines.insert(2, f"Regenerated alone on {datetime.date.today()} (`python benchmarks/run.py --only grading`; "
+    lines = report_grading.section(m)
+    lines.insert(2, f"Regenerated alone on {m['date']} (`python benchmarks/run.py --only grading`; "
                     "the solution times it uses were measured again in that run, not the ones of section 5 above).")
     lines.insert(3, "")
     out.write_text(head + "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
-def main(out=RESULTS):
+def main(out=RESULTS, json_out=None):
     facts = machine()
     sections = [training_step(), batchnorm(), gradcheck()]
     times = bench_notebooks.all_notebooks()
-    sections += [notebooks(times), grading(times)]
+    sections += [notebooks(times), report_grading.section(grading(times, json_out))]
     text = [f"# Benchmark results ({datetime.date.today()})", "",
             "Produced by `make bench` (benchmarks/run.py). Medians of 7 interleaved repeats; "
             "compare ratios, not absolute times, across runs.", ""]
@@ -110,7 +121,15 @@ def main(out=RESULTS):
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--only", "grading"]:
-        only_grading()
+    parser = argparse.ArgumentParser(description="Run the benchmarks and write benchmarks/results.md.")
+    parser.add_argument("--only", choices=["grading"], help="measure section 6 again and replace it")
+    parser.add_argument("--json", type=Path, help="also write section 6's measurement to this file")
+    parser.add_argument("--from", dest="saved", type=Path,
+                        help="with --only grading: render section 6 from this saved measurement, measuring nothing")
+    args = parser.parse_args()
+    if args.saved and (not args.only or args.json):
+        parser.error("--from needs --only grading, and measures nothing to write with --json")
+    if args.only:
+        only_grading(json_out=args.json, saved=args.saved)
     else:
-        main()
+        main(json_out=args.json)

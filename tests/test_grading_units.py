@@ -1,4 +1,5 @@
-"""The grading tool's steps without a kernel: rebuilding submissions, scoring, reading files, names."""
+"""The grading tool's steps without a kernel: rebuilding submissions, scoring, reading files, names;
+and the runner's ``launcher`` hook (one worker)."""
 
 import json
 import os
@@ -6,7 +7,7 @@ import threading
 
 import nbformat
 import pytest
-from fixtures.grading_support import ASSIGNMENT, NOTEBOOK, copy_course, release_nb, solutions
+from fixtures.grading_support import ASSIGNMENT, NOTEBOOK, copy_course, release_nb, solutions, submit
 
 from autograder.grading.cells import is_test_cell, nbgrader
 from autograder.grading.course import is_safe_id, resolve_db_url
@@ -250,3 +251,29 @@ def test_export_cells_a_spreadsheet_would_run_are_made_inert(name):
     text = to_csv(["student", "score"], [{"student": name, "score": -0.5}])
     assert text.splitlines()[1].startswith(("'", "\"'")), text
     assert text.rstrip("\n").endswith(",-0.5"), "numbers stay numbers"
+
+
+def test_a_launcher_sees_the_worker_start_and_grading_is_unchanged(course, tmp_path):
+    from autograder.grading import runner
+
+    submission = submit(tmp_path / "subs", "ada", course, solutions(course))
+    where = {"source": course.source / ASSIGNMENT / NOTEBOOK, "release": course.release / ASSIGNMENT / NOTEBOOK,
+             "files": course.release / ASSIGNMENT}
+    started = []
+
+    def launcher(args, output, rlimits, group):
+        proc = runner.start_worker(args, output, rlimits, group)
+        started.append((proc.pid, os.path.isdir(f"/proc/{proc.pid}"), str(output)))
+        return proc
+
+    plain = runner.run_worker(submission, where["source"], tmp_path / "plain", release=where["release"],
+                              files=where["files"])
+    hooked = runner.run_worker(submission, where["source"], tmp_path / "hooked", release=where["release"],
+                               files=where["files"], launcher=launcher)
+    assert len(started) == 1, "called once, with the started worker"
+    pid, running, output = started[0]
+    assert pid != os.getpid() and running and output == str(tmp_path / "hooked")
+    assert (plain.status, plain.score, plain.max_score) == ("ok", 3.0, 3.0)
+    assert (hooked.status, hooked.detail, hooked.notes) == (plain.status, plain.detail, plain.notes)
+    assert hooked.cells == plain.cells
+

@@ -22,6 +22,7 @@ from .score import CellScore
 from .workdir import NotebookFolder
 
 GRACE = 20.0  # seconds the worker gets beyond the notebook's limit to stop its kernel and write
+WORKER = (sys.executable, "-m", "autograder.grading.execute")  # a fresh worker's command, before its arguments
 
 
 @dataclass
@@ -45,13 +46,37 @@ class NotebookResult:
         return sum(c.max for c in self.cells.values())
 
 
-def run_worker(submission, source, output, *, limits=None, release=None, files=None, rlimits=None, hidden=()):
-    """Grade one notebook in a worker process; returns a :class:`NotebookResult`.
+def run_worker(submission, source, output, *, limits=None, release=None, files=None, rlimits=None, hidden=(),
+               launcher=None):
+    """Grade one notebook in a worker process.
 
-    ``output`` is a fresh folder for the worker's files (result.json, notebook.ipynb,
-    worker.log). ``rlimits`` (from ``limits.rlimits()``) can be computed once per class.
-    ``hidden``: folders the sandboxed student code must not see (solutions, the gradebook,
-    the submissions); ``output`` is always hidden.
+    Parameters
+    ----------
+    submission, source : path
+        The student's notebook and the assignment's source notebook.
+    output : path
+        A fresh folder for the worker's files (result.json, notebook.ipynb, worker.log).
+    limits : Limits, optional
+        Default ``Limits()``.
+    release : path, optional
+        The released notebook the submission is rebuilt against.
+    files : path, optional
+        A folder whose data files (not its notebooks) are copied next to the notebook.
+    rlimits : list, optional
+        ``limits.rlimits()``, which can be computed once per class.
+    hidden : iterable of path
+        Folders the sandboxed student code must not see (solutions, the gradebook, the
+        submissions); ``output`` is always hidden.
+    launcher : callable, optional
+        Starts the worker instead of :func:`start_worker`: called once with the same arguments
+        ``(args, output, rlimits, group)``, it returns the started process (``pid`` and
+        ``wait(timeout=None)`` as :class:`subprocess.Popen`), usually what it got from
+        :func:`start_worker`. For observing a worker (the grading benchmark reads its memory from
+        /proc and times its phases); grading never passes one.
+
+    Returns
+    -------
+    NotebookResult
     """
     limits = limits or Limits()
     output = Path(output).absolute()
@@ -70,7 +95,7 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
     started = time.monotonic()
     group = cgroup.create(limits.processes, limits.tree_memory_mb)
     try:
-        proc = _start(args, output, rlimits or limits.rlimits(), group)
+        proc = (launcher or start_worker)(args, output, rlimits or limits.rlimits(), group)
         try:
             code = proc.wait(timeout=limits.timeout + GRACE)
             killed = False
@@ -96,18 +121,38 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
     return result
 
 
-def _start(args, output, rlimits, group):
-    """The worker process running :mod:`.execute` with ``args``: forked from the preloaded server when
-    it runs (:mod:`.prefork`), else a fresh interpreter."""
+def start_worker(args, output, rlimits, group, *, command=None):
+    """Start the worker process, in its own process group, cgroup and limits (see :func:`run_worker`).
+
+    Parameters
+    ----------
+    args : list of str
+        The arguments of :mod:`.execute`.
+    output : Path
+        The worker's folder: its working directory; its log takes stdout and stderr.
+    rlimits : list
+        The resource limits, set in the worker before it runs.
+    group : cgroup.PidsCgroup or None
+        The pids cgroup the worker joins before it runs.
+    command : list of str, optional
+        The program run with ``args`` instead of ``python -m autograder.grading.execute``, always
+        in a fresh process (the grading benchmark times the worker's phases this way).
+
+    Returns
+    -------
+    prefork.ForkedWorker or subprocess.Popen
+        Forked from the preloaded server when it runs (:mod:`.prefork`) and no ``command`` is
+        given, else a fresh interpreter.
+    """
     ctx = prefork.context()
-    if ctx is not None:
+    if ctx is not None and command is None:
         return prefork.ForkedWorker(ctx, args, cwd=output, log=NotebookFolder(output).log, env=worker_env(),
                                     rlimits=rlimits, cgroup_procs=[str(p) for p in group.procs] if group else None)
     setup = preexec(rlimits)
     join = group.join_fds() if group else None
     try:
         with open(NotebookFolder(output).log, "wb") as log:
-            return subprocess.Popen([sys.executable, "-m", "autograder.grading.execute", *args],
+            return subprocess.Popen([*(command or WORKER), *args],
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     env=worker_env(), cwd=output, process_group=0,
                                     preexec_fn=cgroup.joiner(join, setup) if group else setup)
