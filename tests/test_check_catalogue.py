@@ -30,6 +30,14 @@ def test_mistake_is_rejected_with_its_hint(name, mistake):
     )
 
 
+@pytest.mark.parametrize(("name", "mistake"), MISTAKES, ids=[f"{n}-{m.key}" for n, m in MISTAKES])
+def test_every_mistake_shows_on_a_visible_case(name, mistake):
+    """Points must not vanish only at grading: the notebook's own test already rejects each mistake."""
+    result = run_check(REGISTRY[name], mistake.fn, hidden=False)
+    assert result.passed < result.total, (
+        f"{name}: the mistake {mistake.key!r} passes every visible case; only the hidden cases would catch it")
+
+
 @pytest.mark.parametrize(("name", "fn"), ALTERNATIVES)
 def test_correct_alternative_gets_full_marks(name, fn, capsys):
     points = check(name, fn, hidden=True)
