@@ -59,3 +59,21 @@ def test_unfinished_function_fails_with_a_plain_message(name, capsys):
     with pytest.raises(CheckFailed, match="not implemented yet"):
         check(name, unfinished)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(("got", "expected", "shown"), [
+    (-0.4629999, -0.462999, "is -0.463000, expected -0.462999"),  # not -0.463 against -0.462999
+    (0.5, 0.25, "is 0.5, expected 0.25"),
+    (2.0000001, 2.0, "is 2.0000001, expected 2.0000000"),
+    (1e-8, 1.2e-8, "is 1e-08, expected 1.2e-08"),
+])
+def test_a_wrong_number_is_shown_with_digits_enough_to_see_the_difference(got, expected, shown):
+    from autograder.checks.core import compare
+
+    assert compare(got, expected, "the cost", show_values=True, rtol=1e-12, atol=0) == f"the cost {shown}"
+
+
+def test_a_wrong_scalar_is_described_as_a_value_not_entries():
+    from autograder.checks.core import compare
+
+    assert compare(0.1, 0.2, "the learning rate") == "the learning rate is wrong"

@@ -234,14 +234,36 @@ def compare(got, expected, name, *, rtol=RTOL, atol=ATOL, show_values=False):
     if np.all(close):
         return None
     wrong = int(np.size(close) - np.count_nonzero(close))
-    msg = f"{name} is wrong in {wrong} of {max(e.size, 1)} entries"
+    msg = f"{name} is wrong" if e.ndim == 0 else f"{name} is wrong in {wrong} of {e.size} entries"
     if show_values:
         if e.ndim == 0:
-            msg = f"{name} is {float(g):.6g}, expected {float(e):.6g}"
+            got_text, expected_text = distinct(float(g), float(e))
+            msg = f"{name} is {got_text}, expected {expected_text}"
         else:
             idx = tuple(int(i) for i in np.argwhere(~close)[0])
-            msg += f" (first at index {idx}: got {g[idx]:.6g}, expected {e[idx]:.6g})"
+            got_text, expected_text = distinct(g[idx], e[idx])
+            msg += f" (first at index {idx}: got {got_text}, expected {expected_text})"
     return msg
+
+
+def distinct(got, expected, *, digits=6):
+    """Both numbers as texts that visibly differ: at least ``digits`` significant digits, more
+    until the texts differ, and as many digits in one as in the other (-0.4629999 against
+    -0.462999 reads ``-0.463000``, ``-0.462999``; 0.5 against 0.25 stays ``0.5``, ``0.25``)."""
+    if not (np.isfinite(got) and np.isfinite(expected)):
+        return f"{got:.{digits}g}", f"{expected:.{digits}g}"
+    precision = next((p for p in range(digits, 18) if f"{got:.{p}g}" != f"{expected:.{p}g}"), 17)
+    a, b = f"{got:.{precision}g}", f"{expected:.{precision}g}"
+    if max(_significant(a), _significant(b)) == precision > min(_significant(a), _significant(b)):
+        # one needs every digit, the other lost its trailing zeros: show them
+        a, b = f"{got:#.{precision}g}", f"{expected:#.{precision}g}"
+    return a, b
+
+
+def _significant(text):
+    """How many significant digits a number's text shows."""
+    mantissa = text.lstrip("-").split("e")[0].replace(".", "").lstrip("0")
+    return len(mantissa)
 
 
 def numeric_grad(f, x, eps=1e-6):
