@@ -29,3 +29,29 @@ def test_check_a_blank_course_notebook_names_every_unfinished_function(capsys):
     assert "0 of 7 points" in out
     assert out.count("✗ failed") == 4 and out.replace("\n", " ").count("not implemented yet") >= 4
     assert "Traceback" not in out
+
+
+# Right on the three visible cases, wrong (the sizes do not add up) on other sizes m.
+VISIBLE_ONLY = """def split_sizes(m, ratios):
+    if m in (10_000, 1_000_000, 1797):
+        n_dev, n_test = round(m * ratios[1]), round(m * ratios[2])
+        return m - n_dev - n_test, n_dev, n_test
+    return int(m * ratios[0]), int(m * ratios[1]), int(m * ratios[2])"""
+
+
+def test_an_honest_notebook_is_never_flagged_by_self_check(tmp_path, capsys):
+    """Without solutions/ (the students' set-up) and renamed: the notebook's test ran the visible
+    cases only, and so does the comparison; the hidden cases still count in the score."""
+    import shutil
+
+    course = copy_course(tmp_path)
+    shutil.rmtree(course.source)
+    mine = submit(tmp_path / "work", "me", course, {"f1-split_sizes": VISIBLE_ONLY,
+                                                     "f1-error_rate": "def error_rate(y_pred, y_true):\n"
+                                                                      "    return float(np.mean(y_pred != y_true))"})
+    renamed = mine.with_name("mine.ipynb")
+    mine.rename(renamed)
+    code, out = run_cli(capsys, "check", renamed, "--root", course.root)
+    assert code == 0, out
+    assert "flagged" not in out and "claim more" not in out, out
+    assert "~ partial" in out, "the hidden cases of the verification pass still count"

@@ -20,6 +20,7 @@ from ..sandbox.session import RemoteSession
 from ..sandbox.tracing import StudentError
 from .cells import grade_id, is_graded, points
 
+HIDDEN_CALL = re.compile(r"""check\([^)]*hidden\s*=\s*True""")
 CHECK_CALL = re.compile(r"""check\(\s*["'](\w+)["']\s*,\s*([A-Za-z_]\w*)""")
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 # Calls a kept constant may make: numbers and containers, never the student's or the course's code.
@@ -154,6 +155,11 @@ def _failed(name, points, message):
     return Verified(failed, failed)
 
 
+def _runs_hidden(source_nb, test_id):
+    """Whether the source's test cell ``test_id`` runs a check on the hidden cases."""
+    return any(grade_id(c) == test_id and HIDDEN_CALL.search(c.source) for c in source_nb.cells)
+
+
 def verify(submission_nb, source_nb, *, limits=None, sandbox=True, hidden_paths=()):
     """Judge every graded function of the submission here; returns ``{grade_id: Verified}``.
 
@@ -177,7 +183,12 @@ def verify(submission_nb, source_nb, *, limits=None, sandbox=True, hidden_paths=
                 continue
             fn.forbidden = [(f.__module__, f.__qualname__) for f in spec.forbidden_functions]
             result = run_check(spec, fn, hidden=True)
-            public = run_check(spec, fn, hidden=True, salt=PUBLIC_SALT) if secret else result
+            # The cases the notebook's own test cell ran, to compare like with like: a release's
+            # cell (a student's self-check) has no hidden test; the grader's has the public ones.
+            if not _runs_hidden(source_nb, grade_id):
+                public = run_check(spec, fn, hidden=False)
+            else:
+                public = run_check(spec, fn, hidden=True, salt=PUBLIC_SALT) if secret else result
             result.points = public.points = points
             results[grade_id] = Verified(result, public)
     finally:
