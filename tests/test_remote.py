@@ -191,13 +191,23 @@ def test_switching_off_the_reference_detector_earns_nothing():
 
 
 def test_with_a_secret_seed_the_public_cases_are_judged_too(monkeypatch):
+    """A grader's source: its test cells run the hidden cases too (the notebook's kernel, the public ones)."""
+    source = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(f"{c.source}\n{c.source[:-1]}, hidden=True)", metadata=c.metadata)
+        for c in SOURCE_NB.cells])
     submission = _submission(GOOD)
-    plain = verify(submission, SOURCE_NB, limits=Limits(call_timeout=5))
+    plain = verify(submission, source, limits=Limits(call_timeout=5))
     assert all(v.public is v.result for v in plain.values()), "no secret: one run"
     monkeypatch.setenv("AUTOGRADER_HIDDEN_SEED", "s3cret")
-    both = verify(submission, SOURCE_NB, limits=Limits(call_timeout=5))
+    both = verify(submission, source, limits=Limits(call_timeout=5))
     assert all(v.public is not v.result and v.public.score == v.result.score == v.result.points
                for v in both.values())
+
+
+def test_a_release_test_cell_is_compared_on_its_visible_cases_only():
+    """A student's self-check rebuilds on the release, whose test cells run no hidden case."""
+    results = verify(_submission(GOOD), SOURCE_NB, limits=Limits(call_timeout=5))
+    assert all(v.public.total < v.result.total for v in results.values()), "visible cases only"
 
 
 def test_plotting_and_notebook_imports_load_only_when_a_function_uses_them():
