@@ -220,3 +220,11 @@ def test_plotting_and_notebook_imports_load_only_when_a_function_uses_them():
     with RemoteSession(source, limits=Limits(call_timeout=10)) as session:
         assert session.namespace["loaded"]() == (False, False), "nothing imported at load"
         assert session.namespace["backend"]() == ("agg", "matplotlib", True)
+
+
+def test_a_syntax_error_is_reported_as_one_with_its_line():
+    broken = GOOD.replace("def error_rate(y_pred, y_true):", "def error_rate(y_pred, y_true)")
+    results = verify(_submission(broken), SOURCE_NB, limits=Limits(call_timeout=5))
+    message = results["t_err"].result.report()
+    assert "the function error_rate is not defined (cell 1 has a syntax error at its line 4" in message, message
+    assert "def error_rate(y_pred, y_true)" in message

@@ -101,6 +101,36 @@ def _parsed_cells(nb):
             continue  # a cell that does not parse defines nothing usable
 
 
+def _syntax_note(nb):
+    """`` (cell N has a syntax error ...)`` for the first code cell that does not parse, or ''.
+
+    A cell that does not parse defines nothing, so its functions are "not defined"; the
+    student needs the syntax error, with its line, to know why.
+    """
+    transform = TransformerManager().transform_cell
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or is_graded(cell):
+            continue
+        err = _syntax_error(transform(cell.source))
+        if err is not None:
+            err = _syntax_error(cell.source) or err  # as written, the line number is the cell's own
+            line = (err.text or "").strip()
+            return (f" (cell {index + 1} has a syntax error at its line {err.lineno}: {err.msg}"
+                    + (f": {line}" if line else "") + ")")
+    return ""
+
+
+def _syntax_error(source):
+    """The SyntaxError that parsing ``source`` raises, or None."""
+    try:
+        ast.parse(source)
+    except SyntaxError as err:
+        return err
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
 def student_source(nb):
     """The definitions of every code cell except the test cells, as one module's source.
 
@@ -179,7 +209,8 @@ def verify(submission_nb, source_nb, *, limits=None, sandbox=True, hidden_paths=
                 results[grade_id] = _failed(name, points, err)
                 continue
             if fn is None:
-                results[grade_id] = _failed(name, points, f"the function {function} is not defined")
+                results[grade_id] = _failed(name, points, f"the function {function} is not defined"
+                                            + _syntax_note(submission_nb))
                 continue
             fn.forbidden = [(f.__module__, f.__qualname__) for f in spec.forbidden_functions]
             result = run_check(spec, fn, hidden=True)
