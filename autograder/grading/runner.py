@@ -8,15 +8,13 @@ and the scores the worker had written so far are kept (the rest score 0).
 
 import json
 import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..sandbox import cgroup
-from ..sandbox.policy import Limits, preexec, worker_env
-from ..sandbox.processes import exit_reason, kill_group, start_time
+from ..sandbox.policy import Limits, worker_env
+from ..sandbox.processes import exit_reason, kill_group, start_time, wait_or_kill
 from . import prefork
 from .score import CellScore
 from .workdir import NotebookFolder
@@ -34,6 +32,8 @@ class NotebookResult:
     notes: list = field(default_factory=list)
     cells: dict = field(default_factory=dict)  # grade_id -> CellScore
     executed: Path | None = None  # the executed notebook, when the worker wrote one
+    page: Path | None = None  # its feedback page, once rendered (feedback.render_pages)
+    page_log: Path | None = None  # the renderer's log, when the page could not be rendered
     seconds: float = 0.0
 
     @property
@@ -70,13 +70,9 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
     started = time.monotonic()
     group = cgroup.create(limits.processes)
     try:
-        proc = _start(args, output, rlimits or limits.rlimits(), group)
-        try:
-            code = proc.wait(timeout=limits.timeout + GRACE)
-            killed = False
-        except subprocess.TimeoutExpired:
-            kill_group(proc.pid)
-            code, killed = proc.wait(), True
+        proc = prefork.spawn("autograder.grading.execute", args, cwd=output, log=NotebookFolder(output).log,
+                             env=worker_env(), rlimits=rlimits or limits.rlimits(), group=group)
+        code, killed = wait_or_kill(proc, limits.timeout + GRACE)
         _kill_kernel(NotebookFolder(output).kernel_pid)
     finally:
         if group:  # whatever the student's code left running, wherever it moved
@@ -84,26 +80,6 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
     result = _read_result(output, Path(source).name, code, killed, limits)
     result.seconds = time.monotonic() - started
     return result
-
-
-def _start(args, output, rlimits, group):
-    """The worker process running :mod:`.execute` with ``args``: forked from the preloaded server when
-    it runs (:mod:`.prefork`), else a fresh interpreter."""
-    ctx = prefork.context()
-    if ctx is not None:
-        return prefork.ForkedWorker(ctx, args, cwd=output, log=NotebookFolder(output).log, env=worker_env(),
-                                    rlimits=rlimits, cgroup_procs=str(group.procs) if group else None)
-    setup = preexec(rlimits)
-    join = group.join_fd() if group else None
-    try:
-        with open(NotebookFolder(output).log, "wb") as log:
-            return subprocess.Popen([sys.executable, "-m", "autograder.grading.execute", *args],
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    env=worker_env(), cwd=output, process_group=0,
-                                    preexec_fn=cgroup.joiner(join, setup) if group else setup)
-    finally:
-        if join is not None:
-            os.close(join)
 
 
 def _read_result(output, notebook, code, killed, limits):
