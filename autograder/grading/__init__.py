@@ -9,14 +9,15 @@ In the order a submission meets them:
 - :mod:`.submission` one student's folder: found, graded notebook by notebook, its status
 - :mod:`.distributed` the same on a Dask cluster (``--scheduler``)
 - :mod:`.runner`     starts a worker with its limits and a wall clock, reads its result
-- :mod:`.prefork`    workers forked from a server that imported their modules once
+- :mod:`.prefork`    workers and feedback renderers forked from a server that imported their modules once
 - :mod:`.workdir`    the files a worker leaves for one notebook
 - :mod:`.execute`    the worker process: verification pass, then the notebook with nbclient
 - :mod:`.rebuild`    a submission rebuilt around the source's test and locked cells
 - :mod:`.verify`     the verification pass: each graded function judged out of the student's reach
 - :mod:`.score`      test-cell scores as nbgrader computes them
 - :mod:`.gradebook`  nbgrader's gradebook, plus the status of each submission
-- :mod:`.feedback`   HTML feedback without the hidden tests
+- :mod:`.feedback`   HTML feedback without the hidden tests, rendered in a limited process
+- :mod:`.sanitize`   what of a student's HTML may reach a feedback page
 - :mod:`.export`     CSV / JSON, one row per student and assignment
 - :mod:`.validate`   solutions score full marks, blank releases score 0 cleanly
 - :mod:`.selfcheck`  a self-learner's per-question report

@@ -1,27 +1,53 @@
 """HTML feedback for each student, as ``nbgrader generate_feedback`` makes it, without the hidden tests.
 
-The page is nbgrader's feedback template with the scores read back from the gradebook
-(nbgrader's ``GetGrades``). Before rendering, the copy loses what a student must not see:
-the hidden-test blocks of the test cells' code, and any traceback of a test cell (it would
-quote the hidden test's line); the messages of the checks stay, and so do their hints. A
+The page is nbgrader's feedback template with the scores the grader records, given as data
+(the renderer never opens the gradebook). Before rendering, the copy loses what a student must
+not see: the hidden-test blocks of the test cells' code, and any traceback of a test cell (it
+would quote the hidden test's line); the messages of the checks stay, and so do their hints. A
 submission that was not graded normally starts with a note saying why.
+
+What the student wrote is sanitised (:mod:`.sanitize`): no script, event handler, ``javascript:``
+URL, frame, object or form reaches the page; images and math stay. Widgets and JavaScript
+outputs, which a static page cannot show, are left out (their text form stays); a markdown
+image whose attachment is gone (a pasted screenshot) shows its name instead.
+
+The markdown and outputs are the student's, and some markdown takes the renderer minutes, so
+each page is rendered in a process of its own (:func:`render_pages` starts it, forked from
+:mod:`.prefork`'s server when it runs; :func:`main` is that process) under
+:data:`autograder.sandbox.policy.FEEDBACK`'s time, memory and size limits. A page that fails
+or hits a limit makes its notebook's status ``error`` with the reason; the score stands, and
+the student gets the short status page (:func:`write_status_page`) instead.
 """
 
+import argparse
 import copy
 import html
+import json
 import os
+import sys
+import traceback
+from pathlib import Path
 
 import nbformat
 import nbgrader
+from jinja2 import pass_context
+from mistune.util import striptags
 from nbconvert.exporters import HTMLExporter
-from nbgrader.preprocessors import GetGrades
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from traitlets.config import Config
 
-from .cells import is_test_cell
-from .gradebook import known_warnings_hidden
+from ..sandbox import policy
+from ..sandbox.processes import exit_reason, wait_or_kill
+from . import prefork
+from .cells import grade_id, is_answer, is_graded, is_test_cell
+from .cells import nbgrader as nbgrader_meta
 from .rebuild import strip_hidden_tests
+from .sanitize import clean, page
+from .workdir import NotebookFolder
 
 _TEMPLATES = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
+NOT_SHOWN = ("application/vnd.jupyter.widget-view+json", "application/vnd.jupyter.widget-state+json",
+             "application/javascript")  # nothing to show them with on a static page
 
 STATUS_NOTES = {
     "timeout": "A time limit was reached; cells that did not finish score 0.",
@@ -31,22 +57,59 @@ STATUS_NOTES = {
     "missing": "No notebook was found for this assignment; everything scores 0.",
     "error": "The grader could not grade this notebook; your instructor has been told.",
 }
+NOT_RENDERED = ("Your notebook was graded and the score above stands, but its feedback page could not be "
+                "made; your instructor has been told.")
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTMLExporter with the student's content sanitised (see the module's doc)."""
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield ("clean_html", clean)  # the templates' own filter (HTML outputs) keeps paragraphs, tables, images
+
+    @pass_context
+    def markdown2html(self, context, source):
+        """nbconvert's filter of the same name, where a missing attachment shows its name instead of failing."""
+        cell = context.get("cell", {})
+        renderer = _Renderer(escape=False, attachments=cell.get("attachments", {}), embed_images=False,
+                             path="", anchor_link_text=self.anchor_link_text,
+                             exclude_anchor_links=self.exclude_anchor_links, **self.lexer_options)
+        return MarkdownWithMath(renderer=renderer).render(source)
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        body, resources = super().from_notebook_node(nb, resources=resources, **kw)
+        return page(body), resources
+
+
+class _Renderer(IPythonRenderer):
+    def image(self, text, url, title=None):
+        name = url[len("attachment:"):] if url.startswith("attachment:") else None
+        if name is not None and name not in self.attachments:
+            shown = html.escape(striptags(text) or name)
+            return f'<em class="missing-attachment">[image {shown}: not in the notebook]</em>'
+        return super().image(text, url, title)
 
 
 def exporter():
-    """An HTMLExporter configured like nbgrader's GenerateFeedback (build once, reuse)."""
+    """A :class:`FeedbackExporter` configured like nbgrader's GenerateFeedback (build once, reuse)."""
     config = Config()
     config.HTMLExporter.template_name = "feedback"
     config.HTMLExporter.extra_template_basedirs = [os.path.join(_TEMPLATES, "templates")]
     config.HTMLExporter.extra_template_paths = [
         os.path.join(_TEMPLATES, "static", "node_modules", "bootstrap", "dist", "css")]
-    return HTMLExporter(config=config)
+    config.HTMLExporter.sanitize_html = True  # the templates leave out scripts and widgets, and clean HTML outputs
+    return FeedbackExporter(config=config)
 
 
 def student_copy(nb, status="ok", detail=""):
-    """The notebook as the student may see it: no hidden tests, no test-cell tracebacks."""
+    """The notebook as the student may see it: no hidden tests, no test-cell tracebacks, nothing active."""
     nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)
     for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            for mime in NOT_SHOWN:
+                out.get("data", {}).pop(mime, None)
         if not is_test_cell(cell):
             continue
         cell.source = strip_hidden_tests(cell.source)
@@ -62,24 +125,118 @@ def student_copy(nb, status="ok", detail=""):
     return nb
 
 
-def write(executed, html_path, *, db_url, assignment, student, status="ok", detail="", html_exporter=None):
-    """Render one executed (autograded) notebook's feedback page to ``html_path``."""
-    nb = student_copy(nbformat.read(executed, as_version=4), status, detail)
-    notebook = os.path.splitext(os.path.basename(html_path))[0]
+def with_scores(nb, cells):
+    """Put the scores on the graded cells, as nbgrader's GetGrades does from the gradebook.
+
+    ``cells``: ``{grade_id: (points or None, max)}``, what the gradebook records; a graded code
+    cell without a score scores 0 there, a written answer waits for a person (None).
+    """
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if is_graded(cell) or meta.get("task"):
+            points, most = cells.get(grade_id(cell), (0.0 if cell.cell_type == "code" else None, None))
+            meta["score"], meta["points"] = points, most if most is not None else float(meta.get("points", 0) or 0)
+        if is_answer(cell) or meta.get("task"):
+            meta["comment"] = None  # no grader's comment yet (the gradebook has none after grading)
+    return nb
+
+
+def render(executed, *, notebook, assignment, student, cells, score, max_score, status="ok", detail="",
+           html_exporter=None):
+    """The feedback page of one executed (autograded) notebook, as HTML text."""
+    nb = with_scores(student_copy(nbformat.read(executed, as_version=4), status, detail), cells)
     resources = {"nbgrader": {"notebook": notebook, "assignment": assignment, "student": student,
-                              "db_url": db_url}}
-    with known_warnings_hidden():
-        nb, resources = GetGrades().preprocess(nb, resources)
+                              "score": score, "max_score": max_score, "late_penalty": 0}}
     body, _ = (html_exporter or exporter()).from_notebook_node(nb, resources=resources)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(body, encoding="utf-8")
+    return body
 
 
-def write_status_page(html_path, *, notebook, status, detail):
-    """A short page for a notebook that has nothing to render (missing, or not graded)."""
+def write_status_page(html_path, *, notebook, status, detail, score=0.0, max_score=None, note=None):
+    """A short page for a notebook that has nothing to render (missing, not graded, or its page failed)."""
     html_path.parent.mkdir(parents=True, exist_ok=True)
+    shown = f"{score:g}" if max_score is None else f"{score:g} / {max_score:g}"
     html_path.write_text(
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(notebook)}</title></head>"
-        f"<body><h4>{html.escape(notebook)} (Score: 0)</h4><p><b>Grading status: {html.escape(status)}.</b> "
-        f"{html.escape(STATUS_NOTES.get(status, ''))}</p><p>{html.escape(detail)}</p></body></html>",
+        f"<body><h4>{html.escape(notebook)} (Score: {shown})</h4><p><b>Grading status: {html.escape(status)}.</b> "
+        f"{html.escape(note or STATUS_NOTES.get(status, ''))}</p><p>{html.escape(detail)}</p></body></html>",
         encoding="utf-8")
+
+
+# --- in the grader: one limited process per page --------------------------------------------------------
+
+
+def render_pages(result, work, limits=None):
+    """Render the feedback page of each executed notebook of ``result`` (a SubmissionResult) into ``work``.
+
+    Each page is rendered by a process of its own under ``limits`` (a
+    :class:`~autograder.sandbox.policy.RenderLimits`, default :data:`~autograder.sandbox.policy.FEEDBACK`):
+    ``nb.page`` is the page on success; otherwise the notebook's status becomes ``error`` with
+    the reason (its scores stay), the submission's too, and the log is kept as ``nb.page_log``.
+    """
+    limits = limits or policy.FEEDBACK
+    for nb in result.notebooks:
+        if nb.executed is None:
+            continue
+        folder = NotebookFolder.under(work, result.student, nb.notebook)
+        try:
+            reason = _render_in_process(folder, nb, result, limits)
+        except Exception as err:  # noqa: BLE001 - e.g. no process could be started: this page fails, not the run
+            reason = f"the feedback page could not be rendered ({type(err).__name__}: {err})"
+        if reason is None:
+            nb.page = folder.page
+            continue
+        folder.page.unlink(missing_ok=True)  # what a killed process left
+        nb.status, nb.page_log = "error", folder.page_log
+        nb.detail = "; ".join(filter(None, [nb.detail, reason]))
+        result.status = "error"  # the worst status
+        result.detail = "; ".join(filter(None, [result.detail, f"{nb.notebook}: {reason}"]))
+
+
+def _render_in_process(folder, nb, result, limits):
+    """None when the page was rendered, else why not."""
+    folder.path.mkdir(parents=True, exist_ok=True)
+    job = {"executed": str(Path(nb.executed).absolute()), "page": str(folder.page.absolute()),
+           "notebook": Path(nb.notebook).stem, "assignment": result.assignment, "student": result.student,
+           "status": nb.status, "detail": nb.detail, "score": nb.score, "max_score": nb.max_score,
+           "cells": {gid: [cell.points, cell.max] for gid, cell in nb.cells.items()}}
+    folder.render_job.write_text(json.dumps(job), encoding="utf-8")
+    proc = prefork.spawn("autograder.grading.feedback", ["--job", str(folder.render_job.absolute())],
+                         cwd=folder.path.absolute(), log=folder.page_log, env=policy.render_env(),
+                         rlimits=limits.rlimits())
+    code, killed = wait_or_kill(proc, limits.timeout)
+    if killed:
+        return f"the feedback page could not be rendered within {limits.timeout:g} s"
+    if code != 0 or not folder.page.is_file():
+        last = _last_line(folder.page_log)
+        return f"the feedback page could not be rendered ({exit_reason(code)}{': ' + last if last else ''})"
+    return None
+
+
+def _last_line(log, limit=300):
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][:limit] if lines else ""
+
+
+def main(argv=None):
+    """The rendering process: ``--job FILE`` (JSON, written by :func:`render_pages`); writes the page."""
+    parser = argparse.ArgumentParser(description="Render one feedback page (run by the grader).")
+    parser.add_argument("--job", required=True)
+    job = json.loads(Path(parser.parse_args(argv).job).read_text(encoding="utf-8"))
+    try:
+        body = render(job["executed"], notebook=job["notebook"], assignment=job["assignment"],
+                      student=job["student"], status=job["status"], detail=job["detail"], score=job["score"],
+                      max_score=job["max_score"], cells={k: tuple(v) for k, v in job["cells"].items()})
+        Path(job["page"]).write_text(body, encoding="utf-8")
+    except Exception as err:  # noqa: BLE001 - reported to the grader, which records it
+        traceback.print_exc()
+        print(f"{type(err).__name__}: {str(err)[:200]}", file=sys.stderr)  # the last line: the reason
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

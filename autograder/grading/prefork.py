@@ -9,10 +9,14 @@ then forked from it in milliseconds. The forked worker sets up its process exact
 as stdout and stderr, the worker's environment and folder) before it runs
 :func:`.execute.main`, so each submission still gets a process of its own.
 
+The feedback renderer (:mod:`.feedback`) is forked from the same server: :func:`spawn` starts
+either kind of process, ``module.main(argv)``.
+
 Where forking is not possible (a daemonic process such as a Dask worker may not have
-children of its own), :func:`context` returns None and the runner starts a fresh interpreter.
+children of its own), :func:`context` returns None and :func:`spawn` starts a fresh interpreter.
 """
 
+import importlib
 import multiprocessing
 import os
 import subprocess
@@ -23,7 +27,7 @@ import traceback
 from ..sandbox import cgroup
 from ..sandbox.policy import preexec
 
-PRELOAD = ["autograder.grading.execute"]
+PRELOAD = ["autograder.grading.execute", "autograder.grading.feedback"]
 _lock = threading.Lock()
 _started = None
 
@@ -59,11 +63,36 @@ def context():
     return _started
 
 
-class ForkedWorker:
-    """A worker forked from the server; ``pid`` and ``wait(timeout)`` as with :class:`subprocess.Popen`."""
+def spawn(module, argv, *, cwd, log, env, rlimits, group=None, command=None):
+    """A process running ``module.main(argv)`` in its own process group, with ``rlimits``, ``env``, in
+    ``cwd``, ``log`` as its stdout and stderr (and in the cgroup ``group``, when given).
 
-    def __init__(self, ctx, argv, *, cwd, log, env, rlimits, cgroup_procs=None):
-        self.process = ctx.Process(target=_run, args=(argv, str(cwd), str(log), env, rlimits, cgroup_procs),
+    Forked from the server when it runs, else a fresh interpreter (``python -m module``), or
+    ``command`` with ``argv`` when given (always fresh: the grading benchmark times a worker's
+    phases this way). The result has ``pid`` and ``wait(timeout)`` as :class:`subprocess.Popen` has.
+    """
+    ctx = context()
+    if ctx is not None and command is None:
+        return ForkedWorker(ctx, module, argv, cwd=cwd, log=log, env=env, rlimits=rlimits,
+                            cgroup_procs=[str(p) for p in group.procs] if group else None)
+    setup = preexec(rlimits)
+    join = group.join_fds() if group else None
+    try:
+        with open(log, "wb") as out:
+            return subprocess.Popen([*(command or (sys.executable, "-m", module)), *argv], stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, process_group=0,
+                                    preexec_fn=cgroup.joiner(join, setup) if group else setup)
+    finally:
+        if join is not None:
+            cgroup.close_fds(join)
+
+
+class ForkedWorker:
+    """A process forked from the server; ``pid`` and ``wait(timeout)`` as with :class:`subprocess.Popen`."""
+
+    def __init__(self, ctx, module, argv, *, cwd, log, env, rlimits, cgroup_procs=None):
+        self.module = module
+        self.process = ctx.Process(target=_run, args=(module, argv, str(cwd), str(log), env, rlimits, cgroup_procs),
                                    daemon=False)
         self.process.start()
         self.pid = self.process.pid
@@ -71,12 +100,12 @@ class ForkedWorker:
     def wait(self, timeout=None):
         self.process.join(timeout)
         if self.process.exitcode is None:
-            raise subprocess.TimeoutExpired("grading worker", timeout)
+            raise subprocess.TimeoutExpired(self.module, timeout)
         return self.process.exitcode
 
 
-def _run(argv, cwd, log, env, rlimits, cgroup_procs):
-    """In the forked worker: set the process up as a fresh one would be, run the worker, exit at once."""
+def _run(module, argv, cwd, log, env, rlimits, cgroup_procs):
+    """In the forked process: set it up as a fresh one would be, run ``module.main(argv)``, exit at once."""
     os.setpgid(0, 0)
     if cgroup_procs:
         cgroup.join(cgroup_procs)
@@ -91,10 +120,8 @@ def _run(argv, cwd, log, env, rlimits, cgroup_procs):
     os.environ.update(env)
     code = 1
     try:
-        from . import execute
-
-        code = execute.main(argv)
-    except BaseException:  # noqa: BLE001 - reported in the log; the runner sees the exit code
+        code = importlib.import_module(module).main(argv)
+    except BaseException:  # noqa: BLE001 - reported in the log; the parent sees the exit code
         traceback.print_exc()
     finally:
         sys.stdout.flush()

@@ -113,6 +113,8 @@ def _student_cell(cell):
         new = nbformat.v4.new_code_cell(text)
     elif kind == "markdown":
         new = nbformat.v4.new_markdown_cell(text)
+        if cell.get("attachments"):  # a pasted screenshot: the page shows it
+            new.attachments = copy.deepcopy(cell["attachments"])
     else:
         new = nbformat.v4.new_raw_cell(text)
     return new

@@ -8,21 +8,18 @@ and the scores the worker had written so far are kept (the rest score 0).
 
 import json
 import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..sandbox import cgroup
-from ..sandbox.policy import Limits, preexec, worker_env
-from ..sandbox.processes import exit_reason, kill_group, start_time
+from ..sandbox.policy import Limits, worker_env
+from ..sandbox.processes import exit_reason, kill_group, start_time, wait_or_kill
 from . import prefork
 from .score import CellScore
 from .workdir import NotebookFolder
 
 GRACE = 20.0  # seconds the worker gets beyond the notebook's limit to stop its kernel and write
-WORKER = (sys.executable, "-m", "autograder.grading.execute")  # a fresh worker's command, before its arguments
 
 
 @dataclass
@@ -35,6 +32,8 @@ class NotebookResult:
     notes: list = field(default_factory=list)
     cells: dict = field(default_factory=dict)  # grade_id -> CellScore
     executed: Path | None = None  # the executed notebook, when the worker wrote one
+    page: Path | None = None  # its feedback page, once rendered (feedback.render_pages)
+    page_log: Path | None = None  # the renderer's log, when the page could not be rendered
     seconds: float = 0.0
 
     @property
@@ -96,12 +95,7 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
     group = cgroup.create(limits.processes, limits.tree_memory_mb)
     try:
         proc = (launcher or start_worker)(args, output, rlimits or limits.rlimits(), group)
-        try:
-            code = proc.wait(timeout=limits.timeout + GRACE)
-            killed = False
-        except subprocess.TimeoutExpired:
-            kill_group(proc.pid)
-            code, killed = proc.wait(), True
+        code, killed = wait_or_kill(proc, limits.timeout + GRACE)
         _kill_kernel(NotebookFolder(output).kernel_pid)
         oom_kills = group.oom_kills() if group else 0
         refused = group.refused_processes() if group else 0
@@ -132,8 +126,8 @@ def start_worker(args, output, rlimits, group, *, command=None):
         The worker's folder: its working directory; its log takes stdout and stderr.
     rlimits : list
         The resource limits, set in the worker before it runs.
-    group : cgroup.PidsCgroup or None
-        The pids cgroup the worker joins before it runs.
+    group : cgroup.WorkerCgroup or None
+        The cgroup the worker joins before it runs.
     command : list of str, optional
         The program run with ``args`` instead of ``python -m autograder.grading.execute``, always
         in a fresh process (the grading benchmark times the worker's phases this way).
@@ -144,21 +138,8 @@ def start_worker(args, output, rlimits, group, *, command=None):
         Forked from the preloaded server when it runs (:mod:`.prefork`) and no ``command`` is
         given, else a fresh interpreter.
     """
-    ctx = prefork.context()
-    if ctx is not None and command is None:
-        return prefork.ForkedWorker(ctx, args, cwd=output, log=NotebookFolder(output).log, env=worker_env(),
-                                    rlimits=rlimits, cgroup_procs=[str(p) for p in group.procs] if group else None)
-    setup = preexec(rlimits)
-    join = group.join_fds() if group else None
-    try:
-        with open(NotebookFolder(output).log, "wb") as log:
-            return subprocess.Popen([*(command or WORKER), *args],
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    env=worker_env(), cwd=output, process_group=0,
-                                    preexec_fn=cgroup.joiner(join, setup) if group else setup)
-    finally:
-        if join is not None:
-            cgroup.close_fds(join)
+    return prefork.spawn("autograder.grading.execute", args, cwd=output, log=NotebookFolder(output).log,
+                         env=worker_env(), rlimits=rlimits, group=group, command=command)
 
 
 def _read_result(output, notebook, code, killed, limits):

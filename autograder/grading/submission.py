@@ -19,7 +19,8 @@ from .workdir import NotebookFolder
 
 # From the worst to the best; a submission's status is the worst of its notebooks'.
 STATUSES = {
-    "error": "the grader failed on this submission (see its log under grading/logs/); scored 0, re-grade it",
+    "error": "the grader failed on this submission (scored 0), or only on its feedback page (its score stands); "
+             "see its log under grading/logs/, then re-grade it",
     "invalid_student": "the folder name is not a safe student id, or the folder is a symbolic link; not graded",
     "missing": "no notebook of the assignment in the student's folder; scored 0",
     "invalid_notebook": "the file is not a readable notebook (empty, not JSON, wrong nbformat, a symlink); scored 0",

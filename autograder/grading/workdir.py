@@ -5,7 +5,9 @@ The worker (:mod:`.execute`) writes into it; the runner, the grader and the Dask
 - ``result.json``: the status and the scores (rewritten after every test cell);
 - ``notebook.ipynb``: the executed notebook;
 - ``worker.log``: the worker's stdout and stderr (never student output, which goes to the notebook);
-- ``kernel.pid``: ``pid start_time`` of the kernel, so the runner can stop its process group.
+- ``kernel.pid``: ``pid start_time`` of the kernel, so the runner can stop its process group;
+- ``feedback.json``, ``feedback.html``, ``feedback.log``: the feedback renderer's job, page and
+  log (:func:`autograder.grading.feedback.render_pages`).
 """
 
 from pathlib import Path
@@ -37,3 +39,15 @@ class NotebookFolder:
     @property
     def kernel_pid(self):
         return self.path / "kernel.pid"
+
+    @property
+    def render_job(self):
+        return self.path / "feedback.json"
+
+    @property
+    def page(self):
+        return self.path / "feedback.html"
+
+    @property
+    def page_log(self):
+        return self.path / "feedback.log"

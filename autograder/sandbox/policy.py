@@ -6,6 +6,9 @@ in bubblewrap (:mod:`.bubblewrap`) with the environment and resource limits set 
 itself runs in a pids cgroup (:mod:`.cgroup`) with :meth:`Limits.rlimits`, which its children
 inherit. The Dask workers (:mod:`autograder.grading.distributed`) grade with the same objects.
 
+Feedback pages are rendered from the executed notebooks in a process of their own too, under
+:class:`RenderLimits` (:data:`FEEDBACK`): the pages hold what the student wrote.
+
 Resource limits are set in the child before it runs anything (``setrlimit``); they are per
 process: the address space (``memory_mb``) caps each process, not their sum.
 """
@@ -88,6 +91,35 @@ class Limits:
 DEFAULTS = Limits()
 
 
+@dataclass(frozen=True)
+class RenderLimits:
+    """Limits of the process that renders one feedback page (student data, never student code).
+
+    A page is rendered from the executed notebook, whose markdown and outputs the student
+    wrote: some markdown takes the renderer minutes, some outputs make a huge page.
+    timeout : wall-clock seconds for one page (the process is killed then); also its CPU time.
+    memory_mb : address space of the process (RLIMIT_AS), in MB.
+    page_mb : largest page it may write (RLIMIT_FSIZE), in MB.
+    """
+
+    timeout: float = 60.0
+    memory_mb: int = 2048
+    page_mb: int = 128
+
+    def rlimits(self):
+        """``{resource: (soft, hard)}`` of the rendering process."""
+        cpu = int(self.timeout) + 5
+        return {
+            resource.RLIMIT_AS: (self.memory_mb * MB,) * 2,
+            resource.RLIMIT_CPU: (cpu, cpu + 5),
+            resource.RLIMIT_NOFILE: (64, 64),
+            resource.RLIMIT_FSIZE: (self.page_mb * MB,) * 2,
+        }
+
+
+FEEDBACK = RenderLimits()  # read when a class is graded: grade_class(render_limits=...) overrides it
+
+
 def preexec(rlimits, *, new_session=False):
     """A ``preexec_fn`` for :class:`subprocess.Popen` that only calls ``setrlimit`` (and ``setsid``).
 
@@ -132,6 +164,11 @@ def kernel_env(home):
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2",
                PYTHONUNBUFFERED="1")
     return env
+
+
+def render_env():
+    """The feedback renderer's environment: the worker's without the hidden seed (it runs no check)."""
+    return {k: v for k, v in worker_env().items() if k != HIDDEN_SEED}
 
 
 def verification_env():

@@ -2,11 +2,13 @@
 
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 # What a signal usually means for a grading process or a kernel.
 SIGNAL_HINTS = {"SIGKILL": ": out of memory, or killed", "SIGXCPU": ": CPU time limit",
-                "SIGSEGV": ": a crash in compiled code", "SIGABRT": ": aborted, often out of memory"}
+                "SIGSEGV": ": a crash in compiled code", "SIGABRT": ": aborted, often out of memory",
+                "SIGXFSZ": ": file size limit"}
 
 
 def start_time(pid):
@@ -26,6 +28,16 @@ def kill_group(pgid):
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def wait_or_kill(proc, timeout):
+    """``(exit code, killed)`` of ``proc`` (a Popen, or a forked process alike), which leads its own process
+    group: it gets ``timeout`` seconds, then its group is killed."""
+    try:
+        return proc.wait(timeout=timeout), False
+    except subprocess.TimeoutExpired:
+        kill_group(proc.pid)
+        return proc.wait(), True
 
 
 def exit_reason(code):
