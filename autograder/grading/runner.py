@@ -103,7 +103,8 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
         if group:  # whatever the student's code left running, wherever it moved
             group.close()
     result = _read_result(output, Path(source).name, code, killed, limits)
-    if oom_kills and result.status in ("ok", "crashed", "error", "memory"):
+    # The cgroup's memory limit explains a kernel that died or crawled (reclaim) into a time limit.
+    if oom_kills and result.status in ("ok", "crashed", "error", "timeout", "memory"):
         result.status = "memory"
         result.detail = "; ".join(filter(None, [
             f"the submission's processes together went over {limits.tree_memory_mb} MB (its memory cgroup "
