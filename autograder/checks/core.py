@@ -161,6 +161,8 @@ def student_call(fn, args, kwargs, check):
     err = call.error
     if err is not None and not isinstance(err, Exception):
         raise err  # KeyboardInterrupt (the grader's interrupt of a cell), SystemExit: not the check's to judge
+    if isinstance(err, StudentError):  # the verification pass's own verdict on a remote call
+        raise type(err)(str(err)) from None
     if isinstance(err, NotImplementedError):
         raise NotImplementedYet("it is not implemented yet (the cell still raises NotImplementedError)") from None
     if isinstance(err, RecursionError):

@@ -193,7 +193,9 @@ def _runs_hidden(source_nb, test_id):
 def verify(submission_nb, source_nb, *, limits=None, sandbox=True, hidden_paths=()):
     """Judge every graded function of the submission here; returns ``{grade_id: Verified}``.
 
-    A check whose function crashed the student process starts the next check in a new one.
+    Each check gets a fresh child of the verification process without the reference
+    implementations it forbids (:mod:`autograder.sandbox.withhold`); a check whose function
+    crashed the whole process starts the next check in a new one.
     """
     source = student_source(submission_nb)
     secret = bool(os.environ.get("AUTOGRADER_HIDDEN_SEED"))
@@ -201,9 +203,15 @@ def verify(submission_nb, source_nb, *, limits=None, sandbox=True, hidden_paths=
     try:
         for grade_id, name, function, points in graded_checks(source_nb):
             spec = REGISTRY[name]
+            withheld = [(f.__module__, f.__qualname__) for f in spec.forbidden_functions]
             try:
-                if session is None or session.proc.poll() is not None:
-                    session = RemoteSession(source, limits=limits or Limits(), sandbox=sandbox, hidden=hidden_paths)
+                if session is not None and session.running():
+                    session.load(withheld, function)
+                else:
+                    if session is not None:
+                        session.close()
+                    session = RemoteSession(source, limits=limits or Limits(), sandbox=sandbox, hidden=hidden_paths,
+                                            withheld=withheld, graded=function)
                 fn = session.namespace.get(function)
             except StudentError as err:
                 results[grade_id] = _failed(name, points, err)
@@ -212,7 +220,6 @@ def verify(submission_nb, source_nb, *, limits=None, sandbox=True, hidden_paths=
                 results[grade_id] = _failed(name, points, f"the function {function} is not defined"
                                             + _syntax_note(submission_nb))
                 continue
-            fn.forbidden = [(f.__module__, f.__qualname__) for f in spec.forbidden_functions]
             result = run_check(spec, fn, hidden=True)
             # The cases the notebook's own test cell ran, to compare like with like: a release's
             # cell (a student's self-check) has no hidden test; the grader's has the public ones.

@@ -5,6 +5,7 @@
 - :mod:`.bubblewrap`: the bubblewrap command line (mounts, namespaces, the unprivileged uid);
 - :mod:`.cgroup`: a pids cgroup per grading worker (fork bombs, leftover daemons);
 - :mod:`.tracing`: one call of student code, watched (output, errors, calls of the reference);
+- :mod:`.withhold`: a check's reference implementations, taken out of the process that runs it;
 - :mod:`.wire`: the data-only format of what comes back from student code;
 - :mod:`.session` and :mod:`.worker`: the verification process, from the grader's side and inside;
 - :mod:`.processes`: a pid's start time, stopping a process group, explaining an exit.

@@ -3,9 +3,11 @@
 Used by the checks in the notebook's own kernel (:func:`autograder.checks.core.student_call`) and
 by the verification process (:mod:`.worker`), so both judge a call the same way.
 
-Calls of the reference are seen with ``sys.setprofile``, which reports every Python function
-call of this thread whose code object is one of the ``forbidden`` ones. A function that
-switches the profiler off (or replaces it) is reported as untraced.
+In the kernel, calls of the reference are seen with ``sys.setprofile``, which reports every
+Python function call of this thread whose code object is one of the ``forbidden`` ones. That is
+feedback only: the student's own code can switch it off, call the reference from another
+thread or run a copy of its code object. The verification process, whose scores stand, does not
+trace: the reference is not there to call (:mod:`.withhold`).
 """
 
 import contextlib
@@ -36,16 +38,15 @@ class Traced:
     value: object = None
     error: BaseException | None = None
     reference: list | None = None  # names of the forbidden functions it called, in order
-    untraced: bool = False  # it switched the profiler off, so reference calls could not be seen
     stdout: str = ""
     stderr: str = ""
 
 
-def traced_call(fn, args, kwargs, forbidden):
+def traced_call(fn, args, kwargs, forbidden=None):
     """Call ``fn(*args, **kwargs)`` with output captured and calls to ``forbidden`` code recorded.
 
-    ``forbidden`` maps code objects to the names to report. Numpy warnings and errors are
-    silenced: a student's overflow must not reach the grader's stderr.
+    ``forbidden`` maps code objects to the names to report (no profiler without it). Numpy
+    warnings and errors are silenced: a student's overflow must not reach the grader's stderr.
     """
     result = Traced(reference=[])
     out, err = io.StringIO(), io.StringIO()
@@ -58,14 +59,15 @@ def traced_call(fn, args, kwargs, forbidden):
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), np.errstate(all="ignore"), \
             warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sys.setprofile(profiler)
+        if forbidden:
+            sys.setprofile(profiler)
         try:
             result.value = fn(*args, **kwargs)
-            result.untraced = sys.getprofile() is not profiler
         except BaseException as error:  # noqa: BLE001 - reported to the caller, who decides
             result.error = error
         finally:
-            sys.setprofile(previous)
+            if forbidden:
+                sys.setprofile(previous)
     result.stdout, result.stderr = out.getvalue(), err.getvalue()
     return result
 

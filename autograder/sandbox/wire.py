@@ -3,16 +3,26 @@
 The grader must never unpickle what a student's process sends (unpickling runs code), so
 results travel as JSON: numbers, strings, lists, tuples, dicts, numeric numpy arrays, and
 objects flattened to their public data attributes (decoded as ``SimpleNamespace``).
+
+The student's process can send any bytes, so :func:`decode` trusts nothing: a message nested
+deeper than :func:`encode` ever nests is refused before ``json.loads`` (which recurses) sees
+it, and every failure is a :class:`WireError`.
 """
 
 import base64
 import json
+import re
 import types
 
 import numpy as np
 
 MAX_BYTES = 64 * 2**20  # a result larger than this is refused, not decoded
-_MAX_DEPTH = 20
+_MAX_DEPTH = 20  # containers within containers in a value
+# JSON arrays and objects within each other: each level of a value takes at most 3 ({"d": [[k, v]]}).
+_MAX_JSON_DEPTH = 3 * (_MAX_DEPTH + 2)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as int8
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[{]}"))
 
 
 class WireError(ValueError):
@@ -32,9 +42,24 @@ def decode(data):
     if len(data) > MAX_BYTES:
         raise WireError("message too large")
     try:
-        return _dec(json.loads(data), 0)
-    except (ValueError, TypeError, KeyError) as err:
-        raise WireError(f"invalid wire data: {err}") from None
+        return _dec(_loads(data), 0)
+    except WireError:
+        raise
+    except Exception as err:  # noqa: BLE001 - anything malformed data makes the decoder raise
+        raise WireError(f"invalid wire data: {type(err).__name__}: {err}"[:500]) from None
+
+
+def _loads(data):
+    """``json.loads``, after checking that ``data`` nests no deeper than wire data can."""
+    data = data.encode() if isinstance(data, str) else bytes(data)
+    steps = np.frombuffer(_JSON_STRING.sub(b"", data).translate(_BRACKETS, _NOT_BRACKETS), dtype=np.int8)
+    level, chunk = 0, 2**20
+    for start in range(0, len(steps), chunk):
+        levels = level + np.cumsum(steps[start:start + chunk], dtype=np.int64)
+        if levels.max() > _MAX_JSON_DEPTH:
+            raise WireError("nested too deeply")
+        level = int(levels[-1])
+    return json.loads(data)
 
 
 def _enc(x, depth):
@@ -89,7 +114,7 @@ def _dec(x, depth):
         return {_hashable(_dec(k, depth + 1)): _dec(v, depth + 1) for k, v in body}
     if tag == "g":
         gen = np.random.Generator(np.random.PCG64())
-        gen.bit_generator.state = json.loads(body)
+        gen.bit_generator.state = _loads(body)
         return gen
     if tag == "c":
         return types.SimpleNamespace(__name__=str(body))

@@ -389,20 +389,138 @@ def verification_sabotage(ctx, folder):
     write(folder, insert_after(nb, IMPORTS, code))
 
 
+REFERENCE_CALLS = (("split_sizes", "m, ratios"), ("train_dev_test_split", "X, Y, ratios, rng=rng"),
+                   ("error_rate", "y_pred, y_true"), ("diagnose", "train_error, dev_error, human_error=human_error"))
+
+
+def _calling_the_reference(ctx, body, *, imports="import introdl", before=""):
+    """Answers in which every function returns introdl's own result, obtained by ``body``.
+
+    ``body`` is a format string of the function's body, with {function} (its name) and {call}
+    (its arguments, as the reference takes them); ``before`` goes above each ``def``.
+    """
+    answers = {}
+    for function, call in REFERENCE_CALLS:
+        signature = re.search(rf"def {function}\((.*)\):", solution(ctx, function)).group(1)
+        code = textwrap.indent(textwrap.dedent(body).strip("\n").format(function=function, call=call), "    ")
+        answers[function] = f"{imports}\n\n\n{before}def {function}({signature}):\n{code}\n"
+    return notebook(ctx, answers)
+
+
 @case("reference-evasion", "calls the reference", "flagged", 0)
 def reference_evasion(ctx, folder):
     """Every function calls introdl's reference implementation after sys.setprofile(None), which
-    switches off the checks' detector of reference calls. Calling the reference earns nothing (README),
-    so the verified score should be 0, and the notebook, where the same trick works, claims 7."""
-    answers = {}
-    for function, call in (("split_sizes", "m, ratios"), ("train_dev_test_split", "X, Y, ratios, rng=rng"),
-                           ("error_rate", "y_pred, y_true"),
-                           ("diagnose", "train_error, dev_error, human_error=human_error")):
-        signature = re.search(rf"def {function}\((.*)\):", solution(ctx, function)).group(1)
-        answers[function] = (f"import sys\nimport introdl\n\n\ndef {function}({signature}):\n"
-                             f"    sys.setprofile(None)  # no one is watching now\n"
-                             f"    return introdl.{function}({call})\n")
-    write(folder, notebook(ctx, answers))
+    switches off the kernel's detector of reference calls. Calling the reference earns nothing (README):
+    the verification process has no reference to call (it is withheld while the function is graded),
+    so the verified score is 0, and the notebook, where the trick works, claims 7."""
+    write(folder, _calling_the_reference(ctx, """
+        sys.setprofile(None)  # no one is watching now
+        return introdl.{function}({call})
+    """, imports="import sys\nimport introdl"))
+
+
+@case("reference-thread", "calls the reference", "flagged", 0)
+def reference_thread(ctx, folder):
+    """Every function calls introdl's reference from a threading.Thread: the kernel's sys.setprofile
+    tracing watches only the calling thread and claims 7; in the verification process the reference
+    is withheld, in every thread: 0."""
+    write(folder, _calling_the_reference(ctx, """
+        found = []
+        worker = threading.Thread(target=lambda: found.append(introdl.{function}({call})))
+        worker.start()
+        worker.join()
+        return found[0]
+    """, imports="import threading\nimport introdl"))
+
+
+@case("reference-code-copy", "calls the reference", "flagged", 0)
+def reference_code_copy(ctx, folder):
+    """Every function runs a copy of the reference's code object (code.replace makes a new one, so a
+    test of identity misses it): the kernel claims 7; in the verification process introdl's
+    function is a stub whose code raises, and so does any copy of it: 0."""
+    write(folder, _calling_the_reference(ctx, """
+        reference = introdl.{function}
+        copy = types.FunctionType(reference.__code__.replace(co_name="mine"), reference.__globals__, "mine",
+                                  reference.__defaults__)
+        copy.__kwdefaults__ = reference.__kwdefaults__
+        return copy({call})
+    """, imports="import types\nimport introdl"))
+
+
+@case("reference-patched-detector", "calls the reference", "flagged", 0)
+def reference_patched_detector(ctx, folder):
+    """A decorator, run when each function is defined (also in the verification process), blinds
+    every detector it can reach there: sys.setprofile and sys.getprofile re-bound to no-ops, the
+    tracing's traced_call replaced by one that watches nothing, the record of withheld calls replaced
+    by one that forgets. Then the function calls the reference: the kernel claims 7; the verification
+    process still has no reference to call: 0."""
+    blind = """
+        def _blind(function):
+            import sys
+
+            class _Forget(list):
+                def append(self, item):
+                    pass
+
+            sys.setprofile = lambda *args, **kwargs: None
+            sys.getprofile = lambda: None
+            tracing = sys.modules.get("autograder.sandbox.tracing")
+            if tracing is not None:
+                original = tracing.traced_call
+                tracing.traced_call = lambda fn, args, kwargs, forbidden=None: original(fn, args, kwargs, {})
+            for name in ("__main__", "autograder.sandbox.worker", "autograder.sandbox.withhold"):
+                module = sys.modules.get(name)
+                if module is not None and hasattr(module, "traced_call"):
+                    module.traced_call = tracing.traced_call
+                if module is not None and hasattr(module, "CALLED"):
+                    module.CALLED = _Forget()
+            return function
+
+
+        @_blind
+    """
+    write(folder, _calling_the_reference(ctx, "return introdl.{function}({call})",
+                                         before=textwrap.dedent(blind).lstrip("\n")))
+
+
+def _in_verification(code):
+    """``code`` run only in the verification process (not in the notebook's kernel), on the socket to the grader."""
+    return f"""
+    if "ipykernel" not in sys.modules:  # the verification process: its one socket leads to the grader
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                if os.readlink(f"/proc/self/fd/{{fd}}").startswith("socket:"):
+{textwrap.indent(textwrap.dedent(code).strip(), " " * 20)}
+            except OSError:
+                pass
+"""
+
+
+@case("deep-result", "attacks the verification", "ok", 4)
+def deep_result(ctx, folder):
+    """diagnose returns a list nested 100,000 deep, and error_rate, in the verification process, writes
+    a message of JSON lists nested 100,000 deep straight to its socket (json.loads in the grader would
+    raise RecursionError). Both fail with a message, the other two functions are judged: ok, 4."""
+    deep = "def diagnose(train_error, dev_error, *, human_error=0.0):\n    value = 'low bias'\n" \
+           "    for _ in range(100_000):\n        value = [value]\n    return value\n"
+    raw = "import os\nimport struct\nimport sys\n\n\ndef error_rate(y_pred, y_true):" + _in_verification("""
+        data = b"[" * 100_000 + b"]" * 100_000
+        os.write(int(fd), struct.pack("!i", len(data)) + data)
+    """) + "    return -1.0\n"
+    write(folder, notebook(ctx, {"diagnose": deep, "error_rate": raw}, solved=True))
+
+
+@case("half-message", "attacks the verification", "ok", 6)
+def half_message(ctx, folder):
+    """error_rate, in the verification process, writes the length of a 100-byte message and 7 bytes of
+    it to its socket, then sleeps: the grader must not wait for the rest beyond the call limit. The
+    function fails with the time-out message, the other three are judged: ok, 6."""
+    code = "import os\nimport struct\nimport sys\nimport time\n\n\ndef error_rate(y_pred, y_true):" + \
+        _in_verification("""
+            os.write(int(fd), struct.pack("!i", 100) + b'{"d": [')
+            time.sleep(60)
+        """) + "    return -1.0\n"
+    write(folder, notebook(ctx, {"error_rate": code}, solved=True))
 
 
 # --- test cells: restored from the source whatever the submission did to them ---------
