@@ -81,6 +81,7 @@ class Case:
     score: float
     build: Callable  # build(ctx, folder_path): writes the student's folder
     sandbox: bool = False  # the expectation holds only with bubblewrap
+    memory_cgroup: bool = False  # ... and only with a memory cgroup per worker (root, memory controller)
     xfail: str | None = None  # a known grader bug (strict xfail), with how to reproduce it
     output_has: str | None = None  # text the outputs of the autograded notebook must show (the probe ran)
     output_lacks: str | None = None  # text they must not show (the attack got through)
@@ -737,7 +738,8 @@ def memory_bomb(ctx, folder):
     write(folder, notebook(ctx, {"error_rate": code}, solved=True))
 
 
-@case("tree-memory", "memory", "memory", 7, sandbox=True, detail_has="its memory cgroup stopped one")
+@case("tree-memory", "memory", "memory", 7, sandbox=True, memory_cgroup=True,
+      detail_has="its memory cgroup stopped one")
 def tree_memory(ctx, folder):
     """Solved; a last cell starts 4 child processes that each hold 700 MB (each under the 1024 MB
     per-process limit, 2.8 GB together) for 2 s. The worker's memory cgroup caps the whole tree

@@ -31,6 +31,7 @@ from autograder.grading import course as courses
 from autograder.grading.export import export
 from autograder.grading.grade import grade_class
 from autograder.grading.gradebook import open_gradebook, statuses
+from autograder.sandbox import cgroup
 from autograder.sandbox.policy import Limits
 
 from .corpus import ASSIGNMENT, CASES, MAX_SCORE, NOTEBOOK, PROCESS_PREFIX, SENTINEL, SITE_PACKAGES, Context, build_all
@@ -44,8 +45,12 @@ WORKERS = 2
 ATTACK_FILE = "PWNED"  # part of the name of every file an attack tries to create
 
 
+MEMORY_CGROUP = "memory" in cgroup._parents()
+NO_MEMORY_CGROUP = "no memory cgroup (not root, or no memory controller): the processes' total is not capped"
+
+
 def cases_run():
-    return [c for c in CASES if SANDBOX or not c.sandbox]
+    return [c for c in CASES if (SANDBOX or not c.sandbox) and (MEMORY_CGROUP or not c.memory_cgroup)]
 
 
 def make_course(root):
@@ -234,6 +239,8 @@ def _param(item):
     marks = []
     if item.sandbox and not SANDBOX:
         marks.append(pytest.mark.skip(reason=NO_SANDBOX))
+    elif item.memory_cgroup and not MEMORY_CGROUP:
+        marks.append(pytest.mark.skip(reason=NO_MEMORY_CGROUP))
     if item.xfail:
         marks.append(pytest.mark.xfail(strict=True, reason=item.xfail))
     return pytest.param(item, id=item.student, marks=marks)
