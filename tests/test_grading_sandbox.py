@@ -246,3 +246,55 @@ def test_cgroups_of_a_grader_that_died_are_swept_with_their_processes():
     cgroup.close_fds(fds)
     cgroup._sweep(cgroup._parents())
     assert orphan.wait(timeout=10) == -9 and not stale.exists()
+
+
+def _as_a_normal_user():
+    """A command prefix that runs as uid 1000 with no capabilities (a user namespace), or None."""
+    if os.geteuid() != 0 or bubblewrap_prefix() is None:
+        return None
+    probe = subprocess.run(["bwrap", "--dev-bind", "/", "/", "--unshare-user", "--uid", "1000", "--gid", "1000",
+                            "--cap-drop", "ALL", "--", "bwrap", "--ro-bind", "/", "/", "--unshare-user", "true"],
+                           capture_output=True, check=False)
+    if probe.returncode != 0:
+        return None
+    return ["bwrap", "--dev-bind", "/", "/", "--unshare-user", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL",
+            "--"]
+
+
+@pytest.mark.skipif(_as_a_normal_user() is None,
+                    reason="needs root, bubblewrap and user namespaces to play a normal user")
+def test_grading_as_a_normal_user_keeps_the_sandbox():
+    """The grader run by a user without privileges (uid 1000 in a user namespace, no capabilities):
+    bubblewrap then runs unprivileged, student code cannot see the solutions or the repository's
+    history, cannot mount, and an honest student who sorts after the attacker keeps full marks."""
+    tmp = ROOT / ".pytest-sandbox" / uuid.uuid4().hex
+    try:
+        course = copy_course(tmp)
+        done = solutions(course)
+        subs = tmp / "submitted"
+        probe = ESCAPE + PROBE.format(solutions=str(course.source), gradebook=course.db_url[len("sqlite:///"):],
+                                      course=str(course.root), token=uuid.uuid4().hex, git=str(ROOT / ".git"),
+                                      hidden=[str(course.source), str(course.grading)],
+                                      targets=[str(course.root), str(ROOT / "autograder"), SITE_PACKAGES])
+        submit(subs, "amy", course, {**done, "f1-split_sizes": done["f1-split_sizes"] + "\n" + probe})
+        submit(subs, "zed", course, done)
+        before = _snapshot(course)
+        proc = subprocess.run([*_as_a_normal_user(), sys.executable, "-m", "autograder", "grade", ASSIGNMENT,
+                               "--submissions", str(subs), "--root", str(course.root), "--cell-timeout", "20"],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=ROOT, check=False,
+                              env={**os.environ, "HOME": "/tmp"})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "sandbox is unavailable" not in proc.stdout + proc.stderr
+        rows = {r["student"]: r for r in table(course.db_url, ASSIGNMENT, course)[1]}
+        assert (rows["amy"]["status"], rows["amy"]["score"]) == ("ok", 3.0), rows["amy"]
+        assert (rows["zed"]["status"], rows["zed"]["score"]) == ("ok", 3.0), rows["zed"]
+        nb = nbformat.read(course.autograded / "amy" / ASSIGNMENT / NOTEBOOK, as_version=4)
+        printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+        seen = next(line for line in printed.splitlines() if line.startswith("PROBE escape="))[len("PROBE escape="):]
+        assert_contained(eval(seen), root_grader=False)  # noqa: S307 - a repr of plain data
+        assert "PROBE solutions=[]" in printed or "PROBE solutions=FileNotFoundError" in printed, printed
+        assert _snapshot(course) == before, "nothing outside the grading folder changed"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            tmp.parent.rmdir()  # unless another run still uses it
