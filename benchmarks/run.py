@@ -17,6 +17,7 @@ import bench_batchnorm  # noqa: E402
 import bench_gradcheck  # noqa: E402
 import bench_grading  # noqa: E402
 import bench_notebooks  # noqa: E402
+import bench_similarity  # noqa: E402
 import bench_training_step  # noqa: E402
 import report_grading  # noqa: E402
 from harness import fmt_time, interleaved, machine, row  # noqa: E402
@@ -97,11 +98,12 @@ def only_grading(out=RESULTS, json_out=None, saved=None):
     m = report_grading.read(saved) if saved else grading(bench_notebooks.all_notebooks(), json_out)
     text = out.read_text()
     head = text[:text.index(GRADING)] if GRADING in text else text.rstrip("\n") + "\n\n"
+    after = text.find("\n## ", text.index(GRADING) + 1) if GRADING in text else -1  # later sections stay
     lines = report_grading.section(m)
     lines.insert(2, f"Regenerated alone on {m['date']} (`python benchmarks/run.py --only grading`; "
                     "the solution times it uses were measured again in that run, not the ones of section 5 above).")
     lines.insert(3, "")
-    out.write_text(head + "\n".join(lines) + "\n")
+    out.write_text(head + "\n".join(lines) + "\n" + (text[after:] if after != -1 else ""))
     print("\n".join(lines))
 
 
@@ -109,7 +111,8 @@ def main(out=RESULTS, json_out=None):
     facts = machine()
     sections = [training_step(), batchnorm(), gradcheck()]
     times = bench_notebooks.all_notebooks()
-    sections += [notebooks(times), report_grading.section(grading(times, json_out))]
+    sections += [notebooks(times), report_grading.section(grading(times, json_out)),
+                 bench_similarity.section(bench_similarity.measure())]
     text = [f"# Benchmark results ({datetime.date.today()})", "",
             "Produced by `make bench` (benchmarks/run.py). Medians of 7 interleaved repeats; "
             "compare ratios, not absolute times, across runs.", ""]

@@ -16,7 +16,7 @@ def test_python_m_autograder_lists_the_commands():
     proc = subprocess.run([sys.executable, "-m", "autograder", "--help"], capture_output=True, text=True,
                           cwd=ROOT, check=False)
     assert proc.returncode == 0 and not proc.stderr, proc.stderr
-    for command in ("release", "validate", "grade", "check", "export"):
+    for command in ("release", "validate", "grade", "similarity", "check", "export"):
         assert command in proc.stdout
 
 

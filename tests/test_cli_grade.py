@@ -103,7 +103,7 @@ def test_grading_a_class_records_every_submission_and_regrading_replaces_results
     # the gradebook: scores and statuses, and why
     columns, rows = table(course.db_url, ASSIGNMENT, course)
     rows = {row["student"]: row for row in rows}
-    assert columns == ["student", "assignment", "score", "max_score", "status", "detail", SPLIT, ERROR]
+    assert columns == ["student", "assignment", "score", "max_score", "status", "detail", "similarity", SPLIT, ERROR]
     assert set(rows) == {*EXPECTED, "bad name"}
     _check_rows(rows)
     detail = {k[1]: v["detail"] for k, v in statuses(course.db_url, ASSIGNMENT).items()}

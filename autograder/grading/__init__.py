@@ -19,6 +19,8 @@ In the order a submission meets them:
 - :mod:`.feedback`   HTML feedback without the hidden tests, rendered in a limited process
 - :mod:`.sanitize`   what of a student's HTML may reach a feedback page
 - :mod:`.export`     CSV / JSON, one row per student and assignment
+- :mod:`.similarity` copy detection: each graded function's answers against its sources and each other
+  (:mod:`.similarity_report` its HTML page and CSV, :mod:`.similarity_calibration` its numbers)
 - :mod:`.validate`   solutions score full marks, blank releases score 0 cleanly
 - :mod:`.selfcheck`  a self-learner's per-question report
 - :mod:`.cli`        the command line (parses and prints only)

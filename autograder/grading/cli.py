@@ -1,4 +1,4 @@
-"""The ``autograder`` command: release, validate, grade, check and export.
+"""The ``autograder`` command: release, validate, grade, similarity, check and export.
 
 This layer only parses arguments and prints; the work is done by the modules of
 :mod:`autograder.grading`, which the tests call directly.
@@ -25,7 +25,7 @@ from .submission import STATUSES
 from .validate import validate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Release, validate, grade, self-check and export the course's notebooks.")
+                  help="Release, validate, grade, compare, self-check and export the course's notebooks.")
 console = Console(highlight=False, soft_wrap=False)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -36,6 +36,12 @@ CellTimeout = Annotated[float | None, typer.Option(min=1, help="Seconds per cell
 Memory = Annotated[int, typer.Option(min=64, help="Address space of each process of student code, in MB; a "
                                      "submission's processes together get this plus 512 MB (its memory cgroup).")]
 Gradebook = Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: nbgrader_config's).")]
+Submissions = Annotated[Path | None, typer.Option(
+    exists=True, file_okay=False,
+    help="The submissions folder, laid out as DIR / student / assignment / notebook.ipynb "
+         "(nbgrader's submitted layout). Default: the course's grading/submitted.")]
+Known = Annotated[Path | None, typer.Option(
+    exists=True, file_okay=False, help="A folder of known solutions (.py files, notebooks) to compare with too.")]
 
 
 def _course(root):
@@ -112,10 +118,7 @@ def validate_cmd(assignments: Annotated[list[str] | None, typer.Argument(help="D
 
 @app.command("grade")
 def grade_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.g. a1_splits.")],
-              submissions: Annotated[Path | None, typer.Option(
-                  exists=True, file_okay=False,
-                  help="The submissions folder, laid out as DIR / student / assignment / notebook.ipynb "
-                       "(nbgrader's submitted layout). Default: the course's grading/submitted.")] = None,
+              submissions: Submissions = None,
               workers: Workers = None, timeout: Timeout = DEFAULTS.timeout, cell_timeout: CellTimeout = None,
               memory: Memory = DEFAULTS.memory_mb,
               sandbox: Annotated[bool, typer.Option(
@@ -125,14 +128,16 @@ def grade_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.
               scheduler: Annotated[str | None, typer.Option(
                   help="Address of a Dask scheduler, e.g. tcp://10.0.0.5:8786: the notebooks run on its workers "
                        "(--workers is then ignored); the gradebook is still written here.")] = None,
+              similarity: Annotated[bool, typer.Option(
+                  "--similarity", help="Then compare the answers for copies (as `autograder similarity`).")] = False,
+              known: Known = None,
               root: Root = None):
     """Grade every student's submission in parallel, limited worker processes; record and print the grades."""
+    if known and not similarity:
+        _fail("--known is for the comparison: add --similarity", code=2)
     course = _course(root)
     _assignments(course, [assignment])
-    submissions = submissions or course.submitted
-    if not submissions.is_dir():
-        _fail(f"no submissions folder {submissions}: pass --submissions DIR, or collect into it "
-              "(DIR / student / assignment / notebook.ipynb)", code=2)
+    submissions = _submissions(course, submissions)
     limits = Limits(memory_mb=memory, timeout=timeout, cell_timeout=cell_timeout or course.cell_timeout,
                     sandbox=sandbox)
     if sandbox and bubblewrap_prefix() is None:
@@ -140,7 +145,7 @@ def grade_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.
                       "grading as root), so student code runs without it: it could read solutions/ and the "
                       "gradebook. Install them (Debian/Ubuntu: apt-get install bubblewrap util-linux) "
                       "or pass --no-sandbox to silence this.", soft_wrap=True)
-    db_url = courses.resolve_db_url(gradebook, course.root) if gradebook else course.db_url
+    db_url = _gradebook_url(course, gradebook)
     where = f" on {escape(scheduler)}" if scheduler else ""
     with Progress(TextColumn(f"grading {assignment}{where}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, transient=True) as bar:
@@ -168,8 +173,74 @@ def grade_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.
     console.print(f"feedback: {_relative(course.feedback, Path.cwd())}/<student>/{assignment}/*.html", soft_wrap=True)
     console.print(f"autograded: {_relative(course.autograded, Path.cwd())}/<student>/{assignment}/", soft_wrap=True)
     console.print(f"gradebook: {escape(db_url)}", soft_wrap=True)
+    if similarity:
+        _similarity(course, assignment, submissions, known=known, threshold=None, output=None, db_url=db_url)
     if any(r.status == "error" for r in results):
         raise typer.Exit(1)
+
+
+@app.command("similarity")
+def similarity_cmd(assignment: Annotated[str, typer.Argument(help="The assignment, e.g. a5_optimization.")],
+                   submissions: Submissions = None, known: Known = None,
+                   threshold: Annotated[float | None, typer.Option(
+                       min=0.05, max=1.0, help="Flag a match from this share of an answer (default: the "
+                       "calibrated one, see the report).")] = None,
+                   output: Annotated[Path | None, typer.Option(
+                       file_okay=False, help="Folder for report.html and pairs.csv "
+                       "(default: grading/similarity/ASSIGNMENT).")] = None,
+                   gradebook: Gradebook = None,
+                   root: Root = None):
+    """Compare each graded function's answers with the reference, the solution, each other and known files."""
+    course = _course(root)
+    _assignments(course, [assignment])
+    submissions = _submissions(course, submissions)
+    db_url = _gradebook_url(course, gradebook)
+    _similarity(course, assignment, submissions, known=known, threshold=threshold, output=output, db_url=db_url)
+
+
+def _gradebook_url(course, gradebook):
+    return courses.resolve_db_url(gradebook, course.root) if gradebook else course.db_url
+
+
+def _submissions(course, submissions):
+    submissions = submissions or course.submitted
+    if not submissions.is_dir():
+        _fail(f"no submissions folder {submissions}: pass --submissions DIR, or collect into it "
+              "(DIR / student / assignment / notebook.ipynb)", code=2)
+    return submissions
+
+
+def _similarity(course, assignment, submissions, **options):
+    """Run the copy-detection pass and print its summary (the report has the code side by side)."""
+    from .similarity import check_similarity  # imports copydetect (and matplotlib): only when asked
+
+    with console.status(f"comparing the answers of {assignment}"):
+        result = check_similarity(course, assignment, submissions, **options)
+    flags = result.flags
+    console.print(f"copy detection, {assignment}: {len(result.matches)} flagged pair(s) among "
+                  f"{len(result.students)} student(s) (threshold {result.threshold:.2f})", soft_wrap=True)
+    if result.matches:
+        table = Table()
+        for name, justify in (("score", "right"), ("function", "left"), ("student", "left"), ("matches", "left")):
+            table.add_column(name, justify=justify, overflow="fold")
+        for match in result.matches[:20]:
+            table.add_row(f"{match.score:.2f}", escape(match.function.check), escape(match.student.name),
+                          escape(f"{match.other.kind} {match.other.name}"))
+        console.print(table)
+    if len(result.matches) > 20:
+        console.print(f"  ... and {len(result.matches) - 20} more pair(s)")
+    skipped = [fn.check for fn in result.functions if fn.skipped]
+    if skipped:
+        console.print(f"not compared (too short to tell apart): {', '.join(skipped)}", soft_wrap=True)
+    for problem in result.problems[:10]:
+        console.print(f"[yellow]skipped:[/yellow] {escape(problem)}", soft_wrap=True)
+    if len(result.problems) > 10:
+        console.print(f"  ... and {len(result.problems) - 10} more (see the report)")
+    console.print(f"{len(flags)} student(s) flagged: evidence for a person to review; no score or status changed. "
+                  f"Flags recorded in the gradebook's status detail: {len(result.recorded)}"
+                  + (f"; not graded yet: {', '.join(result.not_graded)}" if result.not_graded else ""), soft_wrap=True)
+    console.print(f"report: {_relative(result.report, Path.cwd())}", soft_wrap=True)
+    console.print(f"pairs: {_relative(result.pairs, Path.cwd())}", soft_wrap=True)
 
 
 @app.command("check")
@@ -214,7 +285,7 @@ def export_cmd(assignment: Annotated[str | None, typer.Option(help="Only this as
     if fmt not in ("csv", "json"):
         _fail("--format must be csv or json", code=2)
     course = _course(root)
-    db_url = courses.resolve_db_url(gradebook, course.root) if gradebook else course.db_url
+    db_url = _gradebook_url(course, gradebook)
     text = exporting.export(db_url, assignment=assignment, fmt=fmt, course=course)
     if output:
         output.write_text(text, encoding="utf-8")

@@ -1,13 +1,15 @@
 """Export the gradebook: one row per student and assignment, one column per graded question.
 
-Columns: ``student, assignment, score, max_score, status, detail``, then each graded cell's
-score (named by its grade_id, in notebook order; blank while a cell awaits grading by hand).
-``detail`` says what happened when the status is not plain ``ok`` (a limit hit, a flag, why a
-folder was refused). Every student of the gradebook gets a row for every exported assignment,
-as in ``nbgrader export``; one who has no submission has a blank score (not a 0 that an LMS
-would import as a grade) and status ``not_submitted``. A submission graded by plain nbgrader (no status recorded by
-this tool) has status ``nbgrader``. Refused folders (status ``invalid_student``) are listed
-too, so nothing graded in a run is missing from the export.
+Columns: ``student, assignment, score, max_score, status, detail, similarity``, then each graded
+cell's score (named by its grade_id, in notebook order; blank while a cell awaits grading by
+hand). ``detail`` says what happened when the status is not plain ``ok`` (a limit hit, a flag, why
+a folder was refused). ``similarity`` names copy detection's best match and its score, blank when
+its last pass found none or none ran (``autograder similarity``). Every student of the gradebook
+gets a row for every exported assignment, as in ``nbgrader export``; one who has no submission
+has a blank score (not a 0 that an LMS would import as a grade) and status ``not_submitted``. A
+submission graded by plain nbgrader (no status recorded by this tool) has status ``nbgrader``.
+Refused folders (status ``invalid_student``) are listed too, so nothing graded in a run is
+missing from the export.
 """
 
 import csv
@@ -19,9 +21,9 @@ from nbgrader.api import MissingEntry
 
 from .cells import grade_id, is_graded
 from .course import _natural
-from .gradebook import open_gradebook, statuses
+from .gradebook import open_gradebook, similarity_flags, statuses
 
-FIXED = ["student", "assignment", "score", "max_score", "status", "detail"]
+FIXED = ["student", "assignment", "score", "max_score", "status", "detail", "similarity"]
 
 
 def _number(x):
@@ -42,6 +44,7 @@ def _question_order(course, assignment, notebook):
 def table(db_url, assignment=None, course=None):
     """``(columns, rows)``: the rows are dicts keyed by the columns (numbers as floats, blank as None)."""
     status_rows = statuses(db_url, assignment)
+    similar = similarity_flags(db_url, assignment)
     rows, questions = [], []
     with open_gradebook(db_url) as gb:
         assignments = sorted((a for a in gb.assignments if assignment in (None, a.name)),
@@ -70,6 +73,7 @@ def table(db_url, assignment=None, course=None):
                 row["status"] = (recorded["status"] if recorded else
                                  "nbgrader" if submission is not None else "not_submitted")
                 row["detail"] = (recorded or {}).get("detail") or None
+                row["similarity"] = similar.get((a.name, student))
                 rows.append(row)
             for (name, student), recorded in sorted(status_rows.items()):
                 if name == a.name and recorded["status"] == "invalid_student" and student not in students:

@@ -3,7 +3,8 @@
 Scores go where ``nbgrader autograde`` puts them (``Grade.auto_score`` of a submission), so
 formgrader and ``nbgrader export`` read them as usual. What nbgrader has no place for, the
 grading status of each submission (ok, timeout, crashed, ...), lives in one extra table,
-``autograder_status``, in the same database and the same transaction. nbgrader ignores it.
+``autograder_status``, in the same database and the same transaction; copy detection's flags
+(``grading/similarity.py``) live in ``autograder_similarity``. nbgrader ignores both.
 
 Re-grading a student removes the old submission first (nbgrader's ``remove_submission``),
 so a submission that now fails to grade shows its failure and zero, never an older score.
@@ -41,6 +42,19 @@ STATUS = Table(
 )
 
 
+DETAIL_CHARS = 2000  # a status detail is cut to this length
+
+# Copy detection's flag per submission (grading/similarity.py): evidence for a person, never a score.
+SIMILARITY = Table(
+    "autograder_similarity", MetaData(),
+    Column("assignment", String(128), primary_key=True),
+    Column("student", String(128), primary_key=True),
+    Column("best", Text, nullable=False),  # the best match: "<function>: <kind> <name> <score>", "(+N more)"
+    Column("score", Float, nullable=False),
+    Column("checked_at", String(32), nullable=False),
+)
+SIMILARITY_NOTE = "similarity: "  # starts the flag's part of a status detail
+
 REGISTERED = Table(  # which version of each assignment's source notebooks nbgrader's tables describe
     "autograder_registered", MetaData(),
     Column("assignment", String(128), primary_key=True),
@@ -65,11 +79,11 @@ def prepare(url):
 
 
 def open_gradebook(url):
-    """nbgrader's Gradebook at ``url`` (created when new), with the status table."""
+    """nbgrader's Gradebook at ``url`` (created when new), with the tables of this tool."""
     prepare(url)
     gb = Gradebook(url)
-    STATUS.create(gb.engine, checkfirst=True)
-    REGISTERED.create(gb.engine, checkfirst=True)
+    for table in (STATUS, REGISTERED, SIMILARITY):
+        table.create(gb.engine, checkfirst=True)
     return gb
 
 
@@ -107,11 +121,12 @@ def record(url, result):
                         grade.auto_score = cell.points
                     elif not grade.cell.cell_type == "markdown":
                         grade.auto_score = 0.0  # a notebook that could not be graded scores 0
-        gb.db.execute(STATUS.delete().where(STATUS.c.assignment == result.assignment,
-                                            STATUS.c.student == result.student))
+        for table in (STATUS, SIMILARITY):  # a flag belongs to the submission that was compared
+            gb.db.execute(table.delete().where(table.c.assignment == result.assignment,
+                                               table.c.student == result.student))
         gb.db.execute(STATUS.insert().values(
             assignment=result.assignment, student=result.student, status=result.status,
-            detail=result.detail[:2000], score=result.score, max_score=result.max_score,
+            detail=result.detail[:DETAIL_CHARS], score=result.score, max_score=result.max_score,
             graded_at=datetime.now(UTC).isoformat(timespec="seconds")))
         gb.db.commit()
 
@@ -123,3 +138,43 @@ def statuses(url, assignment=None):
         if assignment:
             query = query.where(STATUS.c.assignment == assignment)
         return {(row.assignment, row.student): row._asdict() for row in gb.db.execute(query)}
+
+
+def record_similarity(url, assignment, students, flags):
+    """Replace the copy-detection flags of ``students`` (the ones just compared) with ``flags``.
+
+    ``flags`` is ``{student: (text, score)}``. A flag is appended to the student's status
+    detail (an earlier flag there is replaced) and kept in the similarity table for the
+    export; no score or status changes. Returns ``(recorded, not_graded)``: the flagged
+    students written, and those without a graded result to attach the flag to (grade first).
+    """
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with open_gradebook(url) as gb:
+        graded = {row.student: row.detail for row in gb.db.execute(
+            select(STATUS.c.student, STATUS.c.detail).where(STATUS.c.assignment == assignment))}
+        for student in students:
+            if student not in graded:
+                continue
+            gb.db.execute(SIMILARITY.delete().where(SIMILARITY.c.assignment == assignment,
+                                                    SIMILARITY.c.student == student))
+            detail = "; ".join(part for part in (graded[student] or "").split("; ")
+                               if part and not part.startswith(SIMILARITY_NOTE))
+            if student in flags:
+                text, score = flags[student]
+                gb.db.execute(SIMILARITY.insert().values(assignment=assignment, student=student, best=text,
+                                                         score=score, checked_at=now))
+                note = SIMILARITY_NOTE + text.replace("; ", ", ")
+                detail = "; ".join(filter(None, [detail[:DETAIL_CHARS - len(note) - 2], note]))
+            gb.db.execute(STATUS.update().where(STATUS.c.assignment == assignment, STATUS.c.student == student)
+                          .values(detail=detail[:DETAIL_CHARS]))
+        gb.db.commit()
+    return sorted(s for s in flags if s in graded), sorted(s for s in flags if s not in graded)
+
+
+def similarity_flags(url, assignment=None):
+    """``{(assignment, student): "best match score (+N more)"}`` of the similarity table."""
+    with open_gradebook(url) as gb:
+        query = select(SIMILARITY)
+        if assignment:
+            query = query.where(SIMILARITY.c.assignment == assignment)
+        return {(row.assignment, row.student): row.best for row in gb.db.execute(query)}

@@ -85,6 +85,21 @@ def find_submissions(folder):
     return found
 
 
+def submitted_notebook(sub_dir, name, only_notebook):
+    """``(path, note)``: the student's file for the source notebook ``name`` in ``sub_dir``.
+
+    When the file is not there and the assignment has only this notebook (``only_notebook``),
+    the folder's one notebook stands for it, a renamed download such as "a1_splits (1).ipynb";
+    ``note`` then says so (else it is "").
+    """
+    path = Path(sub_dir) / name
+    if only_notebook and not path.exists() and not path.is_symlink():
+        others = sorted(Path(sub_dir).glob("*.ipynb"))
+        if len(others) == 1:
+            return others[0], f"graded {others[0].name} (expected {name})"
+    return path, ""
+
+
 def _printable(name):
     return ascii(name)[1:-1][:100]
 
@@ -109,11 +124,9 @@ def grade_submission(course, assignment, student, folder, *, limits, work, rlimi
     sources = course.source_notebooks(assignment)
     for source in sources:
         path = sub_dir / source.name
-        if result.status != "missing" and not path.exists() and not path.is_symlink() and len(sources) == 1:
-            others = sorted(sub_dir.glob("*.ipynb"))
-            if len(others) == 1:  # a renamed download, e.g. "a1_splits (1).ipynb"
-                path = others[0]
-                result.detail = f"graded {path.name} (expected {source.name})"
+        if result.status != "missing":
+            path, renamed = submitted_notebook(sub_dir, source.name, len(sources) == 1)
+            result.detail = renamed or result.detail
         if result.status == "missing" or not (path.exists() or path.is_symlink()):
             reason = f"no {source.name} in the submission"
             result.notebooks.append(NotebookResult(source.name, "missing", reason, cells=zero_scores(source, reason)))
