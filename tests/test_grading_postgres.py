@@ -89,7 +89,8 @@ def test_postgres_gradebook_exports_the_same_as_sqlite(postgres_url, tmp_path, c
     assert exports["postgres", "csv"] == exports["sqlite", "csv"]
     assert exports["postgres", "json"] == exports["sqlite", "json"]
     lines = exports["postgres", "csv"].splitlines()
-    assert lines[0] == "student,assignment,score,max_score,status,detail,similarity,f1-test_split_sizes,f1-test_error_rate"
+    assert lines[0] == ("student,assignment,score,max_score,status,detail,similarity,"
+                        "f1-test_split_sizes,f1-test_error_rate")
     assert "alice,f1_fixture,3.0,3.0,ok,,,2.0,1.0" in lines and any(line.startswith("dave,") and ",crashed," in line
                                                                     for line in lines)
     assert "bad name,f1_fixture,0.0,3.0,invalid_student,unsafe folder name 'bad name',,," in lines, lines
