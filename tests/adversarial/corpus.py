@@ -86,6 +86,7 @@ class Case:
     output_has: str | None = None  # text the outputs of the autograded notebook must show (the probe ran)
     output_lacks: str | None = None  # text they must not show (the attack got through)
     detail_has: str | None = None  # text the recorded status detail must hold (the limit hit is on record)
+    page_lacks: str | None = None  # text the student's part of the feedback page must not hold (active content)
 
     @property
     def student(self):
@@ -1139,3 +1140,49 @@ def sandbox_cases():
 
 def by_student():
     return {c.student: c for c in CASES}
+
+
+# --- what the feedback page shows: pasted images, widgets, scripts, slow markdown --------------
+
+
+def _with_cells(nb, *cells):
+    nb.cells[3:3] = list(cells)  # after the imports and the first answer
+    return nb
+
+
+@case("screenshot-attachment", "feedback page", "ok", 7, page_lacks="<script")
+def screenshot_attachment(ctx, folder):
+    """Solved; a markdown cell of the student's shows a pasted screenshot whose attachment is gone
+    (``![image.png](attachment:image.png)``): once the feedback renderer raised and stopped the run."""
+    write(folder, _with_cells(notebook(ctx, solved=True),
+                              nbformat.v4.new_markdown_cell("My plot:\n\n![image.png](attachment:image.png)")))
+
+
+@case("widget-no-model", "feedback page", "ok", 7, page_lacks="<script")
+def widget_no_model(ctx, folder):
+    """Solved; a cell displays a widget mime bundle without ``model_id``: once the renderer raised."""
+    write(folder, _with_cells(notebook(ctx, solved=True), nbformat.v4.new_code_cell(
+        "from IPython.display import display\n"
+        "display({'application/vnd.jupyter.widget-view+json': {'version_major': 2, 'version_minor': 0},\n"
+        "         'text/plain': 'IntSlider(value=3)'}, raw=True)")))
+
+
+@case("script-markup", "feedback page", "ok", 7, page_lacks="<script")
+def script_markup(ctx, folder):
+    """Solved; markdown with ``<script>``, ``<img onerror>`` and a ``javascript:`` link, and HTML()
+    and Javascript() outputs that rewrite the score: the page keeps none of it active."""
+    hostile = ("<script>document.querySelector('h4').innerText='Score: 70 / 7'</script>"
+               "<img src=x onerror=\"alert(1)\"><a href=\"javascript:alert(2)\">link</a>")
+    write(folder, _with_cells(notebook(ctx, solved=True), nbformat.v4.new_markdown_cell(hostile),
+                              nbformat.v4.new_code_cell(
+                                  "from IPython.display import HTML, Javascript, display\n"
+                                  f"display(HTML({hostile!r}))\n"
+                                  "display(Javascript(\"document.querySelector('h4').innerText='Score: 70 / 7'\"))")))
+
+
+@case("slow-markdown", "feedback page", "error", 7)
+def slow_markdown(ctx, folder):
+    """Solved; a 176 KB markdown cell of emphasis across nested links, which the renderer takes
+    minutes over: its page stops at the render limit, status error, the grade (7) stands."""
+    text = "*a [" * 16000 + "b" + "](c) a*" * 16000
+    write(folder, _with_cells(notebook(ctx, solved=True), nbformat.v4.new_markdown_cell(text)))

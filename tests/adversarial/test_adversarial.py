@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -32,7 +33,7 @@ from autograder.grading.export import export
 from autograder.grading.grade import grade_class
 from autograder.grading.gradebook import open_gradebook, statuses
 from autograder.sandbox import cgroup
-from autograder.sandbox.policy import Limits
+from autograder.sandbox.policy import Limits, RenderLimits
 
 from .corpus import ASSIGNMENT, CASES, MAX_SCORE, NOTEBOOK, PROCESS_PREFIX, SENTINEL, SITE_PACKAGES, Context, build_all
 
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SANDBOX = shutil.which("bwrap") is not None and not os.environ.get("ADVERSARIAL_NO_SANDBOX")
 NO_SANDBOX = "bubblewrap (bwrap) is not installed: the attack would run unconfined (make test installs it)"
 LIMITS = Limits(memory_mb=1024, timeout=60, cell_timeout=5, sandbox=SANDBOX)
+RENDER = RenderLimits(timeout=8)  # a feedback page; the slow markdown takes minutes unbounded
 WORKERS = 2
 ATTACK_FILE = "PWNED"  # part of the name of every file an attack tries to create
 
@@ -129,6 +131,32 @@ def outcome(result):
             "cells": {gid: cell.points for nb in result.notebooks for gid, cell in nb.cells.items()}}
 
 
+PACKAGE_FOLDERS = (ROOT / "autograder", ROOT / "introdl", Path(SITE_PACKAGES))
+
+
+def file_states(folders):
+    """``{path: (size, mtime_ns)}`` of every file under ``folders`` (cheaper than hashing a venv;
+    any write changes the time). Bytecode caches are left out: Python writes them on import."""
+    states = {}
+    for folder in folders:
+        for parent, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            for name in files:
+                path = os.path.join(parent, name)
+                try:
+                    info = os.lstat(path)
+                except OSError:
+                    continue
+                states[path] = (info.st_size, info.st_mtime_ns)
+    return states
+
+
+def feedback_body(course, student):
+    """What follows the template's <body> in the student's feedback page: the scores and their cells."""
+    page = course.feedback / student / ASSIGNMENT / "a1_splits.html"
+    return page.read_text().partition("<body>")[2] if page.is_file() else ""
+
+
 def autograded_outputs(course, student):
     """The text of the autograded notebook's outputs (not its code)."""
     path = course.autograded / student / ASSIGNMENT / NOTEBOOK
@@ -154,12 +182,13 @@ def run_batch(root):
                   home=home)
     cases = build_all(ctx, cases_run())
     before = snapshot(root, course.grading)
+    package_before = file_states(PACKAGE_FOLDERS)
     secret = f"adv-seed-{secrets.token_hex(12)}"
     saved = {key: os.environ.get(key) for key in ("HOME", "AUTOGRADER_HIDDEN_SEED")}
     os.environ.update(HOME=str(home), AUTOGRADER_HIDDEN_SEED=secret)
     try:
         started = time.monotonic()
-        results = grade_class(course, ASSIGNMENT, subs, workers=WORKERS, limits=LIMITS)
+        results = grade_class(course, ASSIGNMENT, subs, workers=WORKERS, limits=LIMITS, render_limits=RENDER)
         seconds = time.monotonic() - started
         time.sleep(2)  # a process that outlived its kernel would act now
         survivors = corpus_processes()
@@ -169,12 +198,15 @@ def run_batch(root):
             except ProcessLookupError:
                 pass
         after = snapshot(root, course.grading)
+        package_after = file_states(PACKAGE_FOLDERS)
         report = {
             "sandbox": SANDBOX, "seconds": seconds, "cases": [c.student for c in cases],
             "results": {r.student: outcome(r) for r in results},
             "changed": sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p)),
             "attack_files": sorted(str(p.relative_to(course.grading))
                                    for p in course.grading.rglob(f"*{ATTACK_FILE}*")),
+            "package_changed": sorted(p for p in package_before.keys() | package_after.keys()
+                                      if package_before.get(p) != package_after.get(p)),
             "attack_files_in_package": sorted(str(p) for folder in (ROOT / "autograder", Path(SITE_PACKAGES))
                                               for p in folder.glob(f"*{ATTACK_FILE}*")),
             "survivors": survivors,
@@ -182,6 +214,7 @@ def run_batch(root):
             "seed_leaks": files_containing(root, secret.encode()),
             "outputs": {c.student: autograded_outputs(course, c.student) for c in cases
                         if c.output_has or c.output_lacks},
+            "pages": {c.student: feedback_body(course, c.student) for c in cases if c.page_lacks},
             "gradebook": gradebook_facts(course),
             "export_formulas": [cell for line in export(course.db_url, assignment=ASSIGNMENT).splitlines()
                                 for cell in line.split(",") if cell[:1] in ("=", "+", "@")],
@@ -254,6 +287,10 @@ def test_case(report, case):
     assert got["max_score"] == MAX_SCORE
     if case.detail_has:
         assert case.detail_has in got["detail"], f"not on record: {case.detail_has!r} not in {got['detail']!r}"
+    if case.page_lacks:
+        body = report["pages"][case.student]
+        assert body and case.page_lacks not in body.lower(), f"the feedback page holds {case.page_lacks!r}"
+        assert not re.search(r"<[^>]*\son\w+\s*=|<[^>]*javascript:", body, re.IGNORECASE), "active markup"
     text = report["outputs"].get(case.student, "")
     if case.output_has:
         assert case.output_has in text, f"the probe did not run: {case.output_has!r} not in the autograded notebook"
@@ -270,7 +307,9 @@ def test_corpus_size():
 
 def test_every_submission_got_a_result(report):
     assert sorted(report["results"]) == sorted(report["cases"])
-    errors = {s: r["detail"] for s, r in report["results"].items() if r["status"] == "error"}
+    expected = {c.student: c.status for c in CASES}
+    errors = {s: r["detail"] for s, r in report["results"].items()
+              if r["status"] == "error" and expected.get(s) != "error"}  # slow-markdown's page is one
     assert not errors, errors
 
 
@@ -292,6 +331,7 @@ def test_no_attack_file_inside_the_grading_folder(report):
 def test_no_attack_file_in_the_package_or_the_venv(report):
     """What the grading process imports later (the package, site-packages) stays as it was."""
     assert report["attack_files_in_package"] == []
+    assert report["package_changed"] == [], "files of the package or the venv changed during the batch"
 
 
 def test_the_export_holds_no_spreadsheet_formula(report):
