@@ -200,3 +200,20 @@ def test_the_export_says_what_happened_and_leaves_unsubmitted_scores_blank(tmp_p
     assert (rows["bob"]["score"], rows["bob"]["status"]) == ("0.0", "invalid_notebook")
     assert "not valid JSON" in rows["bob"]["detail"], rows["bob"]
     assert (rows["cat"]["score"], rows["cat"]["status"]) == ("", "not_submitted"), rows["cat"]
+
+
+def test_a_students_figure_is_on_the_feedback_page(tmp_path, capsys):
+    """plt.show() as a student writes it (no %matplotlib magic): the kernel draws inline, so the
+    executed notebook holds the figure and the feedback page shows it, inline (works offline)."""
+    import nbformat
+
+    course = copy_course(tmp_path)
+    figure = "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.title('my costs')\nplt.show()"
+    submit(tmp_path / "subs", "ann", course, solutions(course),
+           edit=lambda nb: nb.cells.append(nbformat.v4.new_code_cell(figure)))
+    code, out = run_cli(capsys, "grade", ASSIGNMENT, "--submissions", tmp_path / "subs", "--root", course.root)
+    assert code == 0, out
+    executed = nbformat.read(course.autograded / "ann" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    assert any("image/png" in o.get("data", {}) for o in executed.cells[-1].outputs), executed.cells[-1].outputs
+    page = (course.feedback / "ann" / ASSIGNMENT / "f1_fixture.html").read_text()
+    assert page.count("data:image/png;base64,") == 1

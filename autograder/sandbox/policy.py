@@ -156,11 +156,13 @@ def kernel_env(home):
     """The kernel's environment: the worker's without the hidden seed, with a private ``home``.
 
     The kernel's test cells run the public hidden cases; the recorded scores come from the
-    verification pass, which has the seed.
+    verification pass, which has the seed. Matplotlib draws inline, as in JupyterLab, so the
+    student's figures are outputs of the executed notebook and appear on the feedback page.
     """
     env = {k: v for k, v in os.environ.items() if k != HIDDEN_SEED}
     env.update(HOME=str(home), IPYTHONDIR=str(home / ".ipython"), MPLCONFIGDIR=str(home / ".matplotlib"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1",
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), MPLBACKEND="module://matplotlib_inline.backend_inline",
+               PYDEVD_DISABLE_FILE_VALIDATION="1",
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2",
                PYTHONUNBUFFERED="1")
     return env
