@@ -46,7 +46,7 @@ from . import verify
 from .cells import cell_name, is_graded
 from .rebuild import rebuild
 from .score import CellScore, score_cells
-from .workdir import NotebookFolder
+from .workdir import NotebookFolder, add_detail
 
 KERNEL_NAME = "autograder-python"
 MAX_NOTEBOOK_BYTES = 64 * 2**20
@@ -236,8 +236,8 @@ class Run:
             cut = sorted({index for index, _ in getattr(client, "_notes", ())})
             if cut:
                 names = ", ".join(f"{i + 1} ({cell_name(self.nb.cells[i], i)})" for i in cut)
-                self.detail = "; ".join(filter(None, [
-                    self.detail, f"output cut at {MAX_OUTPUT_CHARS:,} characters in cell(s) {names}"]))
+                cut_note = f"output cut at {MAX_OUTPUT_CHARS:,} characters in cell(s) {names}"
+                self.detail = add_detail(self.detail, cut_note)
             if km.has_kernel:
                 await km.shutdown_kernel(now=True)
 

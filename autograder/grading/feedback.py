@@ -43,7 +43,7 @@ from .cells import grade_id, is_answer, is_graded, is_test_cell
 from .cells import nbgrader as nbgrader_meta
 from .rebuild import strip_hidden_tests
 from .sanitize import clean, page
-from .workdir import NotebookFolder
+from .workdir import NotebookFolder, add_detail
 
 _TEMPLATES = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
 NOT_SHOWN = ("application/vnd.jupyter.widget-view+json", "application/vnd.jupyter.widget-state+json",
@@ -187,9 +187,9 @@ def render_pages(result, work, limits=None):
             continue
         folder.page.unlink(missing_ok=True)  # what a killed process left
         nb.status, nb.page_log = "error", folder.page_log
-        nb.detail = "; ".join(filter(None, [nb.detail, reason]))
+        nb.detail = add_detail(nb.detail, reason)
         result.status = "error"  # the worst status
-        result.detail = "; ".join(filter(None, [result.detail, f"{nb.notebook}: {reason}"]))
+        result.detail = add_detail(result.detail, f"{nb.notebook}: {reason}")
 
 
 def _render_in_process(folder, nb, result, limits):

@@ -17,7 +17,7 @@ from ..sandbox.policy import Limits, worker_env
 from ..sandbox.processes import exit_reason, kill_group, start_time, wait_or_kill
 from . import prefork
 from .score import CellScore
-from .workdir import NotebookFolder
+from .workdir import NotebookFolder, add_detail
 
 GRACE = 20.0  # seconds the worker gets beyond the notebook's limit to stop its kernel and write
 
@@ -106,12 +106,11 @@ def run_worker(submission, source, output, *, limits=None, release=None, files=N
     # The cgroup's memory limit explains a kernel that died or crawled (reclaim) into a time limit.
     if oom_kills and result.status in ("ok", "crashed", "error", "timeout", "memory"):
         result.status = "memory"
-        result.detail = "; ".join(filter(None, [
-            f"the submission's processes together went over {limits.tree_memory_mb} MB (its memory cgroup "
-            "stopped one)", result.detail]))
+        result.detail = add_detail(f"the submission's processes together went over {limits.tree_memory_mb} MB "
+                                   "(its memory cgroup stopped one)", result.detail)
     if refused:
-        result.detail = "; ".join(filter(None, [
-            result.detail, f"the limit of {limits.processes} processes and threads refused {refused} new one(s)"]))
+        result.detail = add_detail(result.detail, f"the limit of {limits.processes} processes and threads "
+                                                  f"refused {refused} new one(s)")
     result.seconds = time.monotonic() - started
     return result
 
@@ -197,9 +196,8 @@ def apply_verification(result, verified):
     if claimed:
         if result.status == "ok":
             result.status = "flagged"
-        result.detail = "; ".join(filter(None, [
-            result.detail, "the notebook's own test results claim more than the verification pass in "
-            + ", ".join(claimed) + "; the verified scores stand"]))
+        result.detail = add_detail(result.detail, "the notebook's own test results claim more than the verification "
+                                   "pass in " + ", ".join(claimed) + "; the verified scores stand")
 
 
 def _kill_kernel(pid_file):

@@ -15,7 +15,7 @@ from .cells import grade_id, is_graded, points
 from .course import NOT_STUDENTS, is_safe_id
 from .runner import NotebookResult, run_worker
 from .score import CellScore
-from .workdir import NotebookFolder
+from .workdir import NotebookFolder, add_detail
 
 # From the worst to the best; a submission's status is the worst of its notebooks'.
 STATUSES = {
@@ -140,7 +140,7 @@ def grade_submission(course, assignment, student, folder, *, limits, work, rlimi
         result.notebooks.append(outcome)
     result.status = worst(nb.status for nb in result.notebooks)
     details = [nb.detail for nb in result.notebooks if nb.detail]  # also limits hit by an ok notebook
-    result.detail = "; ".join(filter(None, [*details, result.detail]))
+    result.detail = add_detail(*details, result.detail)
     return result
 
 

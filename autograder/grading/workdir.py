@@ -51,3 +51,8 @@ class NotebookFolder:
     @property
     def page_log(self):
         return self.path / "feedback.log"
+
+
+def add_detail(detail, *notes):
+    """A status detail with ``notes`` after it, ``"; "`` between the parts that are not empty."""
+    return "; ".join(filter(None, [detail, *notes]))
