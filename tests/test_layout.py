@@ -93,3 +93,15 @@ def test_the_checks_do_not_import_the_grading_tool():
 def test_the_installed_packages_do_not_import_the_developer_tools():
     for path in [*PACKAGE.rglob("*.py"), *(ROOT / "introdl").rglob("*.py")]:
         assert not any(m == "tools" or m.startswith("tools.") for m in _imports(path)), path
+
+
+def test_what_a_sealed_bundle_ships_of_the_checks_needs_no_reference():
+    """The recorded checks and the machinery under them import neither ``introdl`` nor an
+    assignment's check module (which hold the reference and the catalogued mistakes)."""
+    shipped = ["autograder.checks.recorded", "autograder.checks.core", "autograder.checks.helpers",
+               "autograder.checks.registry", "autograder.sandbox.tracing"]
+    paths = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    for name in shipped:
+        found = _imports(paths[name])
+        wrong = [m for m in found if m.split(".")[0] == "introdl" or m.startswith("autograder.checks.a")]
+        assert not wrong, f"{name} imports {wrong}"

@@ -1,0 +1,84 @@
+"""Recorded visible checks (the sealed release's, issue 17): judged from data recorded at release
+time, they give every answer the same report as the open release's live check."""
+
+import numpy as np
+import pytest
+
+from autograder import REGISTRY
+from autograder.checks import run_check, seed_for
+from autograder.checks.recorded import RecordError, dumps, loads, record, recordable, replay
+
+RECORDABLE = sorted(name for name, spec in REGISTRY.items() if recordable(spec))
+
+
+def _replayed(name):
+    spec = REGISTRY[name]
+    cases = spec.cases(np.random.default_rng(seed_for(name, False)), False)
+    return replay(loads(dumps(record(spec, cases))), type(spec))
+
+
+def _answers(name):
+    spec = REGISTRY[name]
+    yield from ((f"mistake {m.key}", m.fn) for m in spec.mistakes)
+    yield from ((f"alternative {i}", fn) for i, fn in enumerate(spec.alternatives))
+
+    def unfinished(*args, **kwargs):
+        raise NotImplementedError
+
+    yield "unfinished", unfinished
+    yield "not a function", 42
+
+
+def test_most_checks_are_recordable():
+    """The checks judged by one comparison with the reference; the others need their own record."""
+    assert len(RECORDABLE) >= 26, RECORDABLE
+
+
+@pytest.mark.parametrize("name", RECORDABLE)
+def test_a_recorded_check_reports_what_the_live_check_reports(name):
+    replayed = _replayed(name)
+    for what, fn in _answers(name):
+        live = run_check(REGISTRY[name], fn)
+        sealed = run_check(replayed, fn)
+        assert (sealed.passed, sealed.total) == (live.passed, live.total), f"{name}, {what}"
+        assert sealed.report() == live.report(), f"{name}, {what}"
+
+
+@pytest.mark.parametrize("name", RECORDABLE)
+def test_a_recorded_check_holds_no_code(name):
+    """No function in the record: the reference and the mistakes are present only as outputs."""
+    spec = REGISTRY[name]
+    data = loads(dumps(record(spec, spec.cases(np.random.default_rng(seed_for(name, False)), False))))
+    found = []
+
+    def walk(x, path):
+        if callable(x):
+            found.append(path)
+        elif isinstance(x, dict):
+            for k, v in x.items():
+                walk(v, f"{path}[{k!r}]")
+        elif isinstance(x, list | tuple):
+            for i, v in enumerate(x):
+                walk(v, f"{path}[{i}]")
+
+    walk(data, "record")
+    assert not found
+
+
+def test_a_record_with_a_function_in_it_is_refused():
+    with pytest.raises(RecordError, match="data only"):
+        dumps({"format": 1, "expected": np.sum})
+
+
+def test_hidden_cases_are_never_recorded():
+    spec = REGISTRY["ewa"]
+    hidden = [case for case in spec.cases(np.random.default_rng(1), True)]
+    for case in hidden:
+        case.hidden = True
+    with pytest.raises(RecordError, match="hidden"):
+        record(spec, hidden)
+
+
+def test_a_check_with_its_own_judge_is_not_recorded_generically():
+    with pytest.raises(RecordError, match="compare one call"):
+        record(REGISTRY["dropout_forward"], [])
