@@ -133,3 +133,18 @@ def test_following_the_guide_adds_a_graded_function_that_grades_right_and_wrong_
     right_page = (feedback / "right" / NOTEBOOK.with_suffix(".html")).read_text(encoding="utf-8")
     assert HINT in wrong_page and HINT not in right_page
     assert "Score: 4.0 / 4.0" in right_page
+
+
+@pytest.mark.parametrize("path", sorted([*ROOT.glob("solutions/*/*.ipynb"), *FIXTURE.glob("solutions/*/*.ipynb")]),
+                         ids=lambda path: path.stem)
+def test_every_test_cell_is_worth_its_checks_points(path):
+    """The guide's rule that validate cannot see: the kernel's check returns the check's points, the
+    gradebook records the cell's, so where they differ the feedback page and the grade disagree."""
+    from autograder import REGISTRY
+    from autograder.grading.verify import graded_checks
+
+    found = graded_checks(nbformat.read(path, as_version=4))
+    assert found, f"{path.name} has no test cell that calls a check"
+    wrong = [f"{grade_id}: the cell is worth {points:g}, the check {name!r} {REGISTRY[name].points:g}"
+             for grade_id, name, _, points in found if points != REGISTRY[name].points]
+    assert not wrong, "\n".join(wrong)
