@@ -138,8 +138,8 @@ def test_following_the_guide_adds_a_graded_function_that_grades_right_and_wrong_
 @pytest.mark.parametrize("path", sorted([*ROOT.glob("solutions/*/*.ipynb"), *FIXTURE.glob("solutions/*/*.ipynb")]),
                          ids=lambda path: path.stem)
 def test_every_test_cell_is_worth_its_checks_points(path):
-    """The guide's rule that validate cannot see: the kernel's check returns the check's points, the
-    gradebook records the cell's, so where they differ the feedback page and the grade disagree."""
+    """The guide's rule that validate does not see: a test cell's value is its check's score, which
+    nbgrader reads as the cell's partial credit (more than the cell's points is an error there)."""
     from autograder import REGISTRY
     from autograder.grading.verify import graded_checks
 
