@@ -53,7 +53,8 @@ def checkout_with_fixture_course(tmp_path):
     for name in ("autograder", "introdl", "datasets"):
         shutil.copytree(ROOT / name, root / name, ignore=skip)
     (root / "tests").mkdir()
-    shutil.copy(ROOT / "tests" / "test_check_catalogue.py", root / "tests")
+    for test in ("test_check_catalogue.py", "test_recorded_checks.py"):
+        shutil.copy(ROOT / "tests" / test, root / "tests")
     for name in ("solutions", "course"):
         shutil.copytree(FIXTURE / name, root / name, ignore=skip)
     shutil.copy(FIXTURE / "nbgrader_config.py", root)
@@ -99,11 +100,12 @@ def test_following_the_guide_adds_a_graded_function_that_grades_right_and_wrong_
     assert HINT in blocks["check"], "the hint the guide quotes is not the check's"
     root = checkout_with_fixture_course(tmp_path)
 
-    # step 2: the check, and the catalogue test on it
+    # step 2: the check, and the catalogue and recorded-check tests on it
     with open(root / "autograder" / "checks" / "a5_optimization.py", "a", encoding="utf-8") as module:
         module.write("\n\n" + blocks["check"])
     (catalogue,) = run_block(root, blocks["catalogue"])
-    assert re.search(r"\b1[01] passed\b", catalogue), catalogue  # 4 mistakes x 2, alternative, reference, unfinished
+    # the catalogue: 4 mistakes x 2, the alternative, the reference, unfinished; recorded: 2
+    assert re.search(r"\b13 passed\b", catalogue), catalogue
 
     # step 3: the cells script, run from the course root
     subprocess.run([sys.executable, "-c", for_fixture(blocks["cells"])], cwd=root, check=True,
