@@ -94,7 +94,6 @@ def submission(root, folder, student, sqrt_decay_answer=None):
     nbformat.write(nb, path)
 
 
-@pytest.mark.skipif(shutil.which("bwrap") is None, reason="grades in the sandbox, which needs bubblewrap")
 def test_following_the_guide_adds_a_graded_function_that_grades_right_and_wrong_answers(tmp_path):
     blocks = guide_blocks()
     assert HINT in blocks["check"], "the hint the guide quotes is not the check's"
