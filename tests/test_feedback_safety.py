@@ -12,6 +12,7 @@ take a fraction of it. No assertion is about a duration.
 
 import base64
 import contextlib
+import importlib.util
 import io
 import re
 
@@ -191,6 +192,15 @@ def test_the_shared_mathjax_is_copied_once_and_again_for_another_package_version
     feedback.share_mathjax(tmp_path)
     assert "MathJax.Hub" in (shared / "MathJax.js").read_text(), "a copy of another version is replaced"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_mathjax"], "no partial copy is left behind"
+
+
+def test_without_the_mathjax_package_grading_stops_saying_what_to_install(tmp_path, monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "jupyter_server_mathjax" else find_spec(name, *args))
+    with pytest.raises(RuntimeError, match=r"jupyter-server-mathjax is not installed \(pip install"):
+        feedback.share_mathjax(tmp_path)
+    assert not list(tmp_path.iterdir())
 
 
 def test_the_honest_page_shows_scores_answers_plot_attachment_and_math(graded):

@@ -142,14 +142,15 @@ def share_mathjax(folder):
     made when it is missing or comes from another version of the package, into a temporary folder
     first, so that a copy cut short is never taken for a complete one.
     """
+    files, version = _mathjax_package()
     target = Path(folder) / MATHJAX_FOLDER
-    wanted = f"jupyter-server-mathjax {importlib.metadata.version('jupyter-server-mathjax')}\n"
+    wanted = f"jupyter-server-mathjax {version}\n"
     if _read(target / MATHJAX_STAMP) == wanted:
         return target
     partial = Path(folder) / f".{MATHJAX_FOLDER}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     try:
-        shutil.copytree(_mathjax_files(), partial)
+        shutil.copytree(files, partial)
         (partial / MATHJAX_STAMP).write_text(wanted, encoding="utf-8")
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
@@ -158,10 +159,14 @@ def share_mathjax(folder):
     return target
 
 
-def _mathjax_files():
-    """The package's MathJax folder (found without importing the package, a Jupyter server extension)."""
-    spec = importlib.util.find_spec("jupyter_server_mathjax")
-    return Path(next(iter(spec.submodule_search_locations))) / "static"
+def _mathjax_package():
+    """``(folder of MathJax's files, version)`` of jupyter-server-mathjax, found without importing it."""
+    spec = importlib.util.find_spec("jupyter_server_mathjax")  # importing it would start loading Jupyter Server
+    if spec is None:
+        raise RuntimeError("the package jupyter-server-mathjax is not installed (pip install -e '.[grader]'); "
+                           "the feedback pages need it for their math")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "static"
+    return folder, importlib.metadata.version("jupyter-server-mathjax")
 
 
 def _read(path):
