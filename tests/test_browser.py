@@ -2,8 +2,9 @@
 
 Playwright drives Debian's Chromium (``chromium`` on PATH; Playwright's own browser download is
 never used) against JupyterLab servers that the tests start on 127.0.0.1 and stop again, on
-temporary copies of the course, so the repository is not modified. Screenshots of every step go
-to ``test-artifacts/browser/`` (git-ignored), with the servers' logs.
+temporary copies of the course, so the repository is not modified; and a student's feedback page
+opened from disk with the network off (no server). Screenshots of every step go to
+``test-artifacts/browser/`` (git-ignored), with the servers' logs.
 
 Select or leave out with ``pytest -m browser`` / ``pytest -m "not browser"``. Without chromium or
 the playwright package the tests skip and say which is missing (``make browser-deps`` installs
@@ -195,10 +196,10 @@ def run_logged(command, cwd, log):
 SAMPLES = ("ada-complete", "ben-mistakes", "dee-blank")
 
 
-def grade_samples(root, log):
-    """``autograder grade`` the samples, from the course root ``root``, into its gradebook."""
+def grade_samples(root, log, students=SAMPLES):
+    """``autograder grade`` the samples ``students``, from the course root ``root``, into its gradebook."""
     submissions = root / "grading" / "submitted"
-    for student in SAMPLES:
+    for student in students:
         shutil.copytree(ROOT / "samples" / "demo" / student / ASSIGNMENT, submissions / student / ASSIGNMENT)
     # `python -m autograder.grading` is the `autograder` command, independent of the venv's scripts.
     run_logged([sys.executable, "-m", "autograder.grading", "grade", ASSIGNMENT, f"--root={root}",
@@ -222,14 +223,20 @@ def gradebook_scores(root):
                 for submission in assignment.submissions}
 
 
-def test_instructor_sees_grades_in_formgrader(page, tmp_path):
-    """Step 4: after grading, formgrader (inside JupyterLab) shows the assignment, students, scores."""
-    from playwright.sync_api import expect
-
+def course_root(tmp_path):
+    """A course root with ASSIGNMENT's source and the course's nbgrader config, nothing graded yet."""
     root = tmp_path / "course-root"
     root.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", root)
     shutil.copytree(ROOT / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    return root
+
+
+def test_instructor_sees_grades_in_formgrader(page, tmp_path):
+    """Step 4: after grading, formgrader (inside JupyterLab) shows the assignment, students, scores."""
+    from playwright.sync_api import expect
+
+    root = course_root(tmp_path)
     artifacts = Artifacts("instructor")
     grade_log = Path(artifacts.path("grading.log"))
     grade_samples(root, grade_log)
@@ -263,3 +270,66 @@ def test_instructor_sees_grades_in_formgrader(page, tmp_path):
             page.screenshot(path=artifacts.path("4-formgrader-students.png"))
         finally:
             artifacts.keep_log(server)
+
+
+# --- the student's feedback page, opened from disk without a network --------------------------------------
+
+# Once MathJax has typeset the page (its startup ends after the first typeset).
+MATHJAX_DONE = "new Promise(done => MathJax.Hub.Register.StartupHook('End', done))"
+# TeX the page still shows as written: $...$ or a backslash command, in what a reader sees.
+RAW_TEX = re.compile(r"\$[^$\n]+\$|\\(frac|text|hat|sum|mathrm)\b")
+
+
+def block_the_network(context):
+    """Chromium offline, and every request that is not a file aborted; returns the list of those asked for."""
+    asked = []
+
+    def only_files(route):
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            asked.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.set_offline(True)
+    context.route("**/*", only_files)
+    return asked
+
+
+def test_feedback_page_shows_the_figure_and_typeset_math_offline(page, tmp_path):
+    """Issue 15: a graded student's page from file:// without a network: the plot is an image, the math typeset."""
+    from playwright.sync_api import expect
+
+    root = course_root(tmp_path)
+    artifacts = Artifacts("feedback")
+    grade_samples(root, Path(artifacts.path("grading.log")), students=("ada-complete",))
+    html = root / "grading" / "feedback" / "ada-complete" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assert html.is_file(), f"no feedback page at {html}"
+    asked = block_the_network(page.context)
+    with artifacts.on_failure(page):
+        page.goto(html.as_uri())  # returns after the load event: the head's MathJax script has run, or failed
+        assert page.evaluate("typeof MathJax === 'object'"), f"MathJax did not load; asked the network for {asked}"
+        page.evaluate(MATHJAX_DONE)
+
+        # The student's figure: a drawn PNG, inline in the page.
+        figure = page.locator(".output_png img").first
+        expect(figure).to_be_visible()
+        assert figure.evaluate("img => img.complete && img.naturalWidth > 100"), "the figure is empty"
+        assert figure.get_attribute("src").startswith("data:image/png;base64,")
+
+        # The math: every formula typeset by MathJax, with its web fonts, and no TeX left as written.
+        formulas = page.evaluate("MathJax.Hub.getAllJax().length")
+        assert formulas > 0 and formulas == page.locator("script[type^='math/tex']").count()
+        expect(page.locator(".MathJax_Display").first).to_be_visible()
+        assert page.locator(".MathJax_Error, .MathJax .merror").count() == 0, "a formula MathJax could not typeset"
+        fonts = page.evaluate("[...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)")
+        assert any(family.startswith("STIXMathJax") for family in fonts), f"MathJax's fonts did not load: {fonts}"
+        text = page.locator(".text_cell_render").all_inner_texts()
+        raw = [match.group(0) for part in text for match in RAW_TEX.finditer(part)]
+        assert not raw, f"TeX left as written: {raw[:5]}"
+        assert asked == [], f"the page asked for the network: {asked[:5]}"
+
+        show(page.locator(".MathJax_Display").first)
+        page.screenshot(path=artifacts.path("math-offline.png"))
+        show(figure)
+        page.screenshot(path=artifacts.path("figure-offline.png"))

@@ -12,6 +12,7 @@ take a fraction of it. No assertion is about a duration.
 
 import base64
 import contextlib
+import importlib.util
 import io
 import re
 
@@ -164,6 +165,42 @@ def test_the_template_keeps_its_own_head_and_math_typesetting(graded):
     head = pages["zoe-honest"].partition("<body>")[0]
     assert "MathJax" in head and "text/x-mathjax-config" in head, "MathJax (its Safe mode) is the template's"
     assert "bootstrap" in head.lower()
+
+
+def test_the_page_loads_mathjax_in_safe_mode_from_the_copy_beside_the_pages_not_a_cdn(graded):
+    course, _, pages = graded
+    head = BeautifulSoup(pages["zoe-honest"].partition("<body>")[0], "html.parser")
+    sources = [script["src"] for script in head.find_all("script", src=True)]
+    assert len(sources) == 1 and not head.find_all("link"), (sources, head.find_all("link"))
+    path, _, query = sources[0].partition("?")
+    assert not re.match(r"([a-z]+:)?//", path), f"MathJax must not come from the network: {path}"
+    assert "Safe" in query.partition("config=")[2].split(","), query
+    shared = course.feedback / "_mathjax"
+    for student in STUDENTS:  # every page's folder reaches the one shared copy
+        assert (course.feedback / student / ASSIGNMENT / path).resolve() == (shared / "MathJax.js").resolve()
+    assert (shared / "MathJax.js").is_file() and (shared / "config" / "Safe.js").is_file()
+    assert list((shared / "fonts" / "HTML-CSS" / "STIX-Web" / "woff").glob("*.woff")), "the web fonts it uses"
+
+
+def test_the_shared_mathjax_is_copied_once_and_again_for_another_package_version(tmp_path):
+    shared = feedback.share_mathjax(tmp_path)
+    assert shared == tmp_path / "_mathjax" and (shared / "MathJax.js").is_file()
+    (shared / "MathJax.js").write_text("changed")
+    feedback.share_mathjax(tmp_path)
+    assert (shared / "MathJax.js").read_text() == "changed", "an up-to-date copy is left as it is"
+    (shared / "SOURCE").write_text("jupyter-server-mathjax 0.0.1\n")
+    feedback.share_mathjax(tmp_path)
+    assert "MathJax.Hub" in (shared / "MathJax.js").read_text(), "a copy of another version is replaced"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_mathjax"], "no partial copy is left behind"
+
+
+def test_without_the_mathjax_package_grading_stops_saying_what_to_install(tmp_path, monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "jupyter_server_mathjax" else find_spec(name, *args))
+    with pytest.raises(RuntimeError, match=r"jupyter-server-mathjax is not installed \(pip install"):
+        feedback.share_mathjax(tmp_path)
+    assert not list(tmp_path.iterdir())
 
 
 def test_the_honest_page_shows_scores_answers_plot_attachment_and_math(graded):

@@ -11,6 +11,12 @@ URL, frame, object or form reaches the page; images and math stay. Widgets and J
 outputs, which a static page cannot show, are left out (their text form stays); a markdown
 image whose attachment is gone (a pasted screenshot) shows its name instead.
 
+Math is typeset in the browser by MathJax 2 from the package jupyter-server-mathjax (the copy
+Jupyter itself serves), never from a CDN, so a page opened from disk renders its math offline.
+The page's head loads it from ``../../_mathjax/`` (:data:`MATHJAX_URL`): one shared copy that
+:func:`share_mathjax` puts in the feedback folder, beside the students' folders, once per course.
+MathJax runs in its ``Safe`` mode, so the student's TeX cannot add links, styles or extensions.
+
 The markdown and outputs are the student's, and some markdown takes the renderer minutes, so
 each page is rendered in a process of its own (:func:`render_pages` starts it, forked from
 :mod:`.prefork`'s server when it runs; :func:`main` is that process) under
@@ -22,15 +28,18 @@ the student gets the short status page (:func:`write_status_page`) instead.
 import argparse
 import copy
 import html
+import importlib.metadata
+import importlib.util
 import json
 import os
+import shutil
 import sys
 import traceback
 from pathlib import Path
 
 import nbformat
 import nbgrader
-from jinja2 import pass_context
+from jinja2 import DictLoader, pass_context
 from mistune.util import striptags
 from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
@@ -57,6 +66,29 @@ STATUS_NOTES = {
     "missing": "No notebook was found for this assignment; everything scores 0.",
     "error": "The grader could not grade this notebook; your instructor has been told.",
 }
+# The shared MathJax, in the feedback folder beside feedback/<student>/<assignment>/<notebook>.html; "_" is
+# never the first character of a student id (course.STUDENT_ID), so no student's folder can be it.
+MATHJAX_FOLDER = "_mathjax"
+# TeX (and MathML) input with HTML-CSS output, in one file of the package; Safe mode.
+MATHJAX_URL = f"../../{MATHJAX_FOLDER}/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+MATHJAX_STAMP = "SOURCE"  # in the shared copy: which package version it was copied from
+# nbconvert's macro of the same name (templates/base/mathjax.html.j2) with MATHJAX_URL for its CDN and
+# the fonts the package has: only the STIX web fonts (MathJax's default TeX fonts would be fetched and missed).
+MATHJAX_MACRO = "{%- macro mathjax(url='" + MATHJAX_URL + "') -%}" + r"""
+<script type="text/x-mathjax-config">
+MathJax.Hub.Config({
+    TeX: {equationNumbers: {autoNumber: "AMS", useLabelIds: true}},
+    tex2jax: {inlineMath: [["$", "$"], ["\\(", "\\)"]], displayMath: [["$$", "$$"], ["\\[", "\\]"]],
+              processEscapes: true, processEnvironments: true},
+    "HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null,
+                 linebreaks: {automatic: true}},
+    displayAlign: "center",
+    messageStyle: "none"
+});
+</script>
+<script src="{{ url }}"></script>
+{%- endmacro %}
+"""
 NOT_RENDERED = ("Your notebook was graded and the score above stands, but its feedback page could not be "
                 "made; your instructor has been told.")
 
@@ -99,7 +131,49 @@ def exporter():
     config.HTMLExporter.extra_template_paths = [
         os.path.join(_TEMPLATES, "static", "node_modules", "bootstrap", "dist", "css")]
     config.HTMLExporter.sanitize_html = True  # the templates leave out scripts and widgets, and clean HTML outputs
-    return FeedbackExporter(config=config)
+    # Found before nbconvert's own templates: the page's MathJax is the shared copy (see the module's doc).
+    return FeedbackExporter(config=config, extra_loaders=[DictLoader({"mathjax.html.j2": MATHJAX_MACRO})])
+
+
+def share_mathjax(folder):
+    """Copy jupyter-server-mathjax's MathJax to ``folder/_mathjax`` for the pages below ``folder``; its path.
+
+    ``folder`` is the course's feedback folder. The copy (12 MB, once per course, not per page) is
+    made when it is missing or comes from another version of the package, into a temporary folder
+    first, so that a copy cut short is never taken for a complete one.
+    """
+    files, version = _mathjax_package()
+    target = Path(folder) / MATHJAX_FOLDER
+    wanted = f"jupyter-server-mathjax {version}\n"
+    if _read(target / MATHJAX_STAMP) == wanted:
+        return target
+    partial = Path(folder) / f".{MATHJAX_FOLDER}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        shutil.copytree(files, partial)
+        (partial / MATHJAX_STAMP).write_text(wanted, encoding="utf-8")
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def _mathjax_package():
+    """``(folder of MathJax's files, version)`` of jupyter-server-mathjax, found without importing it."""
+    spec = importlib.util.find_spec("jupyter_server_mathjax")  # importing it would start loading Jupyter Server
+    if spec is None:
+        raise RuntimeError("the package jupyter-server-mathjax is not installed (pip install -e '.[grader]'); "
+                           "the feedback pages need it for their math")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "static"
+    return folder, importlib.metadata.version("jupyter-server-mathjax")
+
+
+def _read(path):
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def student_copy(nb, status="ok", detail=""):

@@ -5,7 +5,8 @@ layout), runs the workers on a thread pool (threads only wait for their subproce
 then render each notebook's feedback page in a limited process of its own
 (:func:`.feedback.render_pages`), and in the calling thread, as each submission finishes: moves
 its executed notebooks to ``autograded/<student>/<assignment>/``, records it in the gradebook,
-and puts its feedback pages in ``feedback/<student>/<assignment>/``. Nothing is written outside the course's grading
+and puts its feedback pages in ``feedback/<student>/<assignment>/`` (MathJax, for all of them, in
+``feedback/_mathjax/``). Nothing is written outside the course's grading
 folders; a folder name that is not a safe student id is refused and reported, not used.
 """
 
@@ -41,6 +42,7 @@ def grade_class(course, assignment, submissions, *, workers=None, limits=None, d
     course.source_notebooks(assignment)  # an unknown assignment fails before anything is written
     for folder in (course.grading, course.autograded, course.feedback):
         folder.mkdir(parents=True, exist_ok=True)
+    feedback.share_mathjax(course.feedback)  # the pages' math, offline (one copy for all of them)
     # First, so that it imports the workers' and the renderer's modules while the gradebook is prepared;
     # before the threads: workers and feedback renderers fork from it (no interpreter start each).
     prefork.start(worker_env())

@@ -9,7 +9,8 @@ html5lib parses as browsers do). Images stay, also ``data:image/...`` ones (plot
 screenshots), and so does math: it is text, typeset by the page's MathJax (its ``Safe`` mode).
 
 :func:`page` cleans everything after the page's ``<body>`` tag: the head is the template's
-(styles, MathJax) and comes before anything of the student's; the body holds the template's
+(styles, and the grader's MathJax script, which loads the copy beside the pages: see
+:mod:`.feedback`) and comes before anything of the student's; the body holds the template's
 score table and the student's cells, so whatever the template makes of a student's data
 (an output's metadata, a raw cell) is cleaned as well.
 """
