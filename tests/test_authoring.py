@@ -139,13 +139,26 @@ def test_following_the_guide_adds_a_graded_function_that_grades_right_and_wrong_
 @pytest.mark.parametrize("path", sorted([*ROOT.glob("solutions/*/*.ipynb"), *FIXTURE.glob("solutions/*/*.ipynb")]),
                          ids=lambda path: path.stem)
 def test_every_test_cell_is_worth_its_checks_points(path):
-    """The guide's rule that validate does not see: a test cell's value is its check's score, which
-    nbgrader reads as the cell's partial credit (more than the cell's points is an error there)."""
-    from autograder import REGISTRY
+    """A test cell's value is its check's score, which nbgrader reads as the cell's partial credit
+    (more than the cell's points is an error there): validate's rule, on every notebook."""
+    from autograder.grading.validate import points_problems
     from autograder.grading.verify import graded_checks
 
-    found = graded_checks(nbformat.read(path, as_version=4))
-    assert found, f"{path.name} has no test cell that calls a check"
-    wrong = [f"{grade_id}: the cell is worth {points:g}, the check {name!r} {REGISTRY[name].points:g}"
-             for grade_id, name, _, points in found if points != REGISTRY[name].points]
+    nb = nbformat.read(path, as_version=4)
+    assert graded_checks(nb), f"{path.name} has no test cell that calls a check"
+    wrong = points_problems(nb)
     assert not wrong, "\n".join(wrong)
+
+
+def test_validate_names_a_test_cell_worth_other_points_than_its_check():
+    from autograder import REGISTRY
+    from autograder.grading.validate import points_problems
+    from autograder.grading.verify import graded_checks
+
+    nb = nbformat.read(ROOT / "solutions" / "a1_splits" / "a1_splits.ipynb", as_version=4)
+    grade_id, name, _, _ = graded_checks(nb)[0]
+    cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
+    cell.metadata.nbgrader.points = REGISTRY[name].points + 3
+    assert points_problems(nb) == [
+        f"{grade_id}: the cell is worth {REGISTRY[name].points + 3:g} points, its check {name!r} "
+        f"{REGISTRY[name].points:g}"]

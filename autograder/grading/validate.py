@@ -5,6 +5,9 @@ For each notebook of each assignment, through the same worker as grading:
 - the solution (``solutions/``) scores full marks in every test cell, with no error and
   nothing written to stderr in any cell; cells graded by hand (nbgrader ``grade`` cells with no
   test, such as a written report) are listed as such, not scored;
+- every test cell is worth its check's points (the check's value is the cell's partial credit
+  for nbgrader, so a cell worth less than its check fails plain ``nbgrader autograde`` on a
+  right answer, and one worth more never gets full marks);
 - the blank release (``course/``) runs to the end and scores 0, and fails only with
   student-facing messages: ``CheckFailed`` errors in test cells (no traceback from the
   grading code), and no error or stderr output in any other cell.
@@ -23,6 +26,7 @@ from ..sandbox.policy import Limits, worker_env
 from . import prefork
 from .cells import cell_name, is_test_cell, points
 from .runner import run_worker
+from .verify import graded_checks
 
 
 @dataclass
@@ -44,6 +48,14 @@ def _outputs(cell, kind):
 
 def _stderr(cell):
     return [o for o in _outputs(cell, "stream") if o.get("name") == "stderr"]
+
+
+def points_problems(source_nb):
+    """A message for each test cell whose points differ from its check's."""
+    from ..checks import REGISTRY  # the checks load only when a course is validated
+
+    return [f"{grade_id}: the cell is worth {cell_points:g} points, its check {name!r} {REGISTRY[name].points:g}"
+            for grade_id, name, _, cell_points in graded_checks(source_nb) if cell_points != REGISTRY[name].points]
 
 
 def solution_problems(result, nb):
@@ -101,6 +113,8 @@ def validate_notebook(course, assignment, source, kind, limits):
     check.score, check.max_score = result.score, result.max_score
     check.manual = [grade_id for grade_id, cell in result.cells.items() if cell.points is None]
     check.problems = (solution_problems if kind == "solution" else release_problems)(result, nb)
+    if kind == "solution":
+        check.problems = points_problems(nbformat.read(source, as_version=4)) + check.problems
     return check
 
 
