@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import Case, Check, CheckFailed, Mistake, ReferenceCheck, StudentError
+from .core import BrokenContract, Case, Check, CheckFailed, Mistake, ReferenceCheck, StudentError
 from .registry import HINT, REGISTRY, register
 
 
@@ -68,6 +68,8 @@ def run_check(spec, student_function, *, hidden=False, salt=None):
     for number, case in enumerate(cases, start=1):
         try:
             problem = spec.judge(student_function, case)
+        except BrokenContract as err:  # it ran, so not "failed": the message names the contract
+            problem = str(err)
         except StudentError as err:
             problem = f"your function failed: {err}"
         except Exception as err:  # noqa: BLE001 - e.g. an output too odd to compare

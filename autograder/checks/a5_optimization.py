@@ -401,6 +401,9 @@ class OptimizerCheck(Check):
             if not isinstance(out, tuple | list) or len(out) != 2:
                 raise StudentError(f"it should return 2 values (params, state), got {describe(out)}")
             params, state = out
+            problem = self.wrong_dtype((params, state), ("params", "state"))
+            if problem:
+                return f"after step {step} of {n}: {problem}"
             ref_params, ref_state = self.reference(ref_params, grads, ref_state, **kwargs)
             got_steps.append(copy.deepcopy((params, state)))
             # The state first: the parameters are computed from it.
