@@ -32,7 +32,7 @@ from .core import (
     student_call,
 )
 from .helpers import describe, first_change, layer_params, matching_hint, shapes
-from .registry import HINT, register
+from .registry import HINT, REMARK, register
 
 
 def _same_values(a, b):
@@ -350,8 +350,8 @@ class OptimizerCheck(Check):
         init = getattr(student_fn, "__globals__", {}).get(self.init_name)
         if init is None or init is self.init:
             return expected, ""
-        note = (f" (your {self.init_name} does not pass its test, so the steps started from the "
-                f"reference's {self.init_name}: fix that one first)")
+        note = (f"{REMARK}your {self.init_name} does not pass its test, so the steps started from the "
+                f"reference's {self.init_name}: fix that one first")  # said once per report
         if not callable(init):
             return expected, note
         try:
