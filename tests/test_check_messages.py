@@ -184,3 +184,33 @@ def batchnorm_backward(dout, cache):
     report = result.report()
     assert len(result.failures) >= 2, report
     assert report.count(REF_CACHE) == 1 and report.rstrip().endswith(REF_CACHE), report
+
+
+def test_the_verification_pass_sees_memory_shared_in_the_students_process():
+    """The values come back from the student's process as copies, so that process says where memory was shared."""
+    import nbformat
+
+    from autograder.grading.verify import verify
+    from autograder.sandbox.policy import Limits
+
+    source_nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "check('vector_to_dict', vector_to_dict)",
+        metadata={"nbgrader": {"grade": True, "grade_id": "t_v2d", "points": 2}})])
+    body = """
+import numpy as np
+
+def vector_to_dict(theta, spec):
+    params, start = {}, 0
+    for key, shape in spec:
+        size = int(np.prod(shape))
+        params[key] = theta[start:start + size].reshape(shape)COPY
+        start += size
+    return params
+"""
+    results = {}
+    for copy in ("", ".copy()"):
+        submission = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(body.replace("COPY", copy))])
+        results[copy] = verify(submission, source_nb, limits=Limits(call_timeout=5, memory_mb=1024))["t_v2d"].result
+    assert results[""].passed == 0, results[""].report()
+    assert "params['W1'] shares memory with the input theta" in results[""].report()
+    assert results[".copy()"].passed == results[".copy()"].total, results[".copy()"].report()

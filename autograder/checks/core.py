@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..sandbox.tracing import NotImplementedYet, StudentError, traced_call, where
+from ..sandbox.tracing import NotImplementedYet, StudentError, shared_memory, traced_call, where
 from .helpers import describe, first_change, matching_hint
 from .registry import HINT
 
@@ -112,7 +112,7 @@ class Check:
         args, kwargs = case.inputs()
         before = copy.deepcopy((args, kwargs))
         out = student_call(fn, args, kwargs, self)
-        problem = self.changed_input(before, (args, kwargs)) or self.shared_memory(out, args, kwargs)
+        problem = self.changed_input(before, (args, kwargs)) or self.shared_memory(fn, out, args, kwargs)
         if problem:
             raise BrokenContract(problem)
         return out
@@ -137,20 +137,26 @@ class Check:
                 return changed_input_message(name, path, old, new)
         return None
 
-    def shared_memory(self, out, args, kwargs):
-        """None unless the check asks for copies and ``out`` shares memory with an input array."""
+    def shared_memory(self, fn, out, args, kwargs):
+        """None unless the check asks for copies and ``out`` shares memory with an input array.
+
+        A function of the verification process (its value arrives as a copy) says where the
+        student's process saw memory shared, as its ``shared_memory`` attribute.
+        """
         if not self.copies:
             return None
+        shared = getattr(fn, "shared_memory", None) if hasattr(fn, "session") else \
+            shared_memory(out, args, kwargs)
+        if shared is None:
+            return None
+        part, key = shared
         outputs = getattr(self, "outputs", None)
         whole = outputs[0] if outputs and len(outputs) == 1 else "the output"
-        for name, value in self.input_names(args, kwargs):
-            for inp in _arrays(value):
-                part = next((p for p, o in _arrays_with_paths(out, whole) if np.shares_memory(o, inp)), None)
-                if part is not None:
-                    return (f"{part} shares memory with the input {name} (np.shares_memory is True), but the "
-                            f"notebook asks for copies: return arrays of your own, so that changing one cannot "
-                            f"change {name} (add .copy() after the slice or reshape)")
-        return None
+        names = {i: n for i, (n, _) in enumerate(self.input_names(args, {}))}
+        name = names.get(key, key if isinstance(key, str) and key in kwargs else "one of its inputs")
+        return (f"{whole}{str(part)[:80]} shares memory with the input {name} (np.shares_memory is True), but the "
+                f"notebook asks for copies: return arrays of your own, so that changing one cannot "
+                f"change {name} (add .copy() after the slice or reshape)")
 
     def wrong_dtype(self, out, name):
         """None when every float of ``out`` has the check's dtype, else the message (the contract:
@@ -299,11 +305,6 @@ def _arrays_with_paths(value, path):
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
             yield from _arrays_with_paths(item, f"{path}[{i}]")
-
-
-def _arrays(value):
-    """Every numpy array in ``value`` (numpy scalars own their memory)."""
-    return [a for _, a in _arrays_with_paths(value, "") if isinstance(a, np.ndarray) and a.size]
 
 
 def compare(got, expected, name, *, rtol=RTOL, atol=ATOL, show_values=False):
