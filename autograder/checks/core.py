@@ -79,7 +79,7 @@ class Check:
     """One graded function. Subclasses define :meth:`cases` and :meth:`judge`."""
 
     def __init__(self, name, *, points, reference, make_cases=None, mistakes=(), alternatives=(), forbidden=None,
-                 dtype=np.float64, copies=False):
+                 dtype=np.float64, copies=False, parameters=None):
         self.name = name
         self.make_cases = make_cases  # (rng, hidden) -> list of Case, unless cases() is overridden
         self.points = float(points)
@@ -94,6 +94,8 @@ class Check:
         # output must be copies (no memory shared with the inputs, as a notebook asks).
         self.dtype = None if dtype is None else np.dtype(dtype)
         self.copies = copies
+        # The graded function's positional parameter names, for messages (default: the reference's).
+        self.parameters = list(parameters) if parameters is not None else _positional_names(reference)
 
     def cases(self, rng, hidden):
         """The cases to run: visible ones for ``hidden=False``, other ones for ``hidden=True``."""
@@ -119,11 +121,7 @@ class Check:
 
     def input_names(self, args, kwargs):
         """``[(name, value)]`` of a call's arguments, by the reference's parameter names."""
-        try:
-            positional = [p.name for p in inspect.signature(self.reference).parameters.values()
-                          if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        except (TypeError, ValueError):  # a reference without a signature (a builtin)
-            positional = []
+        positional = self.parameters
         names = [positional[i] if i < len(positional) else f"argument {i + 1}" for i in range(len(args))]
         return [*zip(names, args, strict=True), *((k, v) for k, v in kwargs.items() if k != "rng")]
 
@@ -230,6 +228,15 @@ class ReferenceCheck(Check):
                              run=lambda fn: self.select(self.run_reference(case, fn))[0],
                              same=lambda a, b: compare(a, b, name, rtol=self.rtol, atol=self.atol) is None)
         return problem if hint is None else f"{problem}{HINT}{hint}"
+
+
+def _positional_names(fn):
+    """The names of ``fn``'s positional parameters; [] when it has no signature (None, a builtin)."""
+    try:
+        return [p.name for p in inspect.signature(fn).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return []
 
 
 def student_call(fn, args, kwargs, check):
