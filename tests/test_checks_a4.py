@@ -83,7 +83,8 @@ def numerical_gradient(f, theta, *, eps=1e-7):
     return grad
 """)
     report = run_check(REGISTRY["numerical_gradient"], ns["numerical_gradient"], hidden=True).report()
-    assert "the gradient is right, but your function changed the last digits of theta" in report
+    assert "the gradient is right, but it changed the last digits of its input theta in place" in report
+    assert "x + eps - 2*eps + eps != x" in report  # why the arithmetic restore does not work
     assert "Hint" not in report  # the gradients themselves are right
 
 

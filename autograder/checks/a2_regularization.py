@@ -13,7 +13,7 @@ import introdl
 
 from .core import Case, Check, Mistake, ReferenceCheck, StudentError, compare, student_call
 from .helpers import describe, layer_params, own_function
-from .registry import HINT, register
+from .registry import HINT, REMARK, register
 
 # --- shared test data ----------------------------------------------------------------------
 
@@ -259,7 +259,9 @@ class DropoutBackwardCheck(Check):
         if forward is None:
             note = ""
         else:
-            note = " (with a cache from the reference dropout_forward, since yours does not pass its test yet)"
+            # said once per report, not on every case
+            note = (f"{REMARK}these cases used a cache from the reference dropout_forward, "
+                    "since yours does not pass its test yet")
             try:
                 out = student_call(forward, (A.copy(), keep_prob), {"rng": np.random.default_rng(seed)}, self)
                 if _forward_problem(A, keep_prob, out) is None:

@@ -20,6 +20,7 @@ eps = 1e-7 a right check measures round-off, about 1e-9 to 1e-8, whose exact val
 how the perturbed vector was formed.
 """
 
+import copy
 import functools
 
 import numpy as np
@@ -92,20 +93,17 @@ def _numgrad_alternative(f, theta, *, eps=1e-7):
 
 
 class NumericalGradientCheck(ReferenceCheck):
-    """Compares with the reference, then checks that ``theta`` was left as it was given."""
+    """Compares with the reference, then checks that ``theta`` was left as it was given (in this
+    order, so that a theta left perturbed, which also shifts the gradient, gets its hint)."""
 
     def judge(self, student_fn, case):
         args, kwargs = case.inputs()
-        theta = args[1].copy()
+        before = copy.deepcopy((args, kwargs))
         got = student_call(student_fn, args, kwargs, self)
         problem = self.judge_output(got, case)
-        if problem is None and not np.array_equal(args[1], theta):
-            if np.allclose(args[1], theta, rtol=1e-12, atol=0):
-                return ("the gradient is right, but your function changed the last digits of theta: adding eps "
-                        "and subtracting it again does not always give back the same float; keep old = theta[i] "
-                        "and restore theta[i] = old (or perturb a copy)")
-            return ("the gradient is right, but your function left theta changed: restore theta[i] after "
-                    "each evaluation (or perturb a copy), so that the caller's vector is unchanged")
+        if problem is None:
+            changed = self.changed_input(before, (args, kwargs))
+            return None if changed is None else f"the gradient is right, but {changed}"
         return problem
 
 
@@ -193,6 +191,7 @@ def _v2d_alternative(theta, spec):
 
 VECTOR_TO_DICT = ReferenceCheck(
     "vector_to_dict", points=2, reference=introdl.vector_to_dict, make_cases=_v2d_cases, outputs=("params",),
+    copies=True,  # the notebook says "Return copies"
     mistakes=[
         Mistake("fortran", "refill each array row by row (C order): .reshape(shape), the inverse of .ravel(); "
                 "yours fills the columns first (order='F')", lambda t, s: _v2d(t, s, order="F")),
@@ -418,6 +417,9 @@ class GradientCheckCheck(Check):
 
     def judge(self, student_fn, case):
         got = _fields(self.call(student_fn, case))
+        problem = self.wrong_dtype(got, ("report.difference", "report.per_parameter"))
+        if problem:
+            return problem
         expected = _fields(self.run_reference(case))
         problem = _compare_reports(got, expected, show=not case.hidden)
         if problem is None:

@@ -32,7 +32,7 @@ from .core import (
     student_call,
 )
 from .helpers import describe, first_change, layer_params, matching_hint, shapes
-from .registry import HINT, register
+from .registry import HINT, REMARK, register
 
 
 def _same_values(a, b):
@@ -350,8 +350,8 @@ class OptimizerCheck(Check):
         init = getattr(student_fn, "__globals__", {}).get(self.init_name)
         if init is None or init is self.init:
             return expected, ""
-        note = (f" (your {self.init_name} does not pass its test, so the steps started from the "
-                f"reference's {self.init_name}: fix that one first)")
+        note = (f"{REMARK}your {self.init_name} does not pass its test, so the steps started from the "
+                f"reference's {self.init_name}: fix that one first")  # said once per report
         if not callable(init):
             return expected, note
         try:
@@ -401,6 +401,9 @@ class OptimizerCheck(Check):
             if not isinstance(out, tuple | list) or len(out) != 2:
                 raise StudentError(f"it should return 2 values (params, state), got {describe(out)}")
             params, state = out
+            problem = self.wrong_dtype((params, state), ("params", "state"))
+            if problem:
+                return f"after step {step} of {n}: {problem}"
             ref_params, ref_state = self.reference(ref_params, grads, ref_state, **kwargs)
             got_steps.append(copy.deepcopy((params, state)))
             # The state first: the parameters are computed from it.

@@ -25,7 +25,7 @@ from .core import (
     student_call,
 )
 from .helpers import describe, matching_hint, own_function
-from .registry import HINT, register
+from .registry import HINT, REMARK, register
 
 # --- shared test data ----------------------------------------------------------------------
 
@@ -146,7 +146,8 @@ BATCHNORM_FORWARD = ReferenceCheck(
 
 # --- batchnorm_backward --------------------------------------------------------------------
 
-REF_CACHE = ("your batchnorm_forward is missing or does not pass its test, so this used the "
+# Said once per report (a remark), not on every case.
+REF_CACHE = ("your batchnorm_forward is missing or does not pass its test, so these cases used the "
              "reference's forward pass and cache (z_norm, gamma, inv_std, mode)")
 OWN_CACHE = "with the cache of your batchnorm_forward"
 
@@ -270,9 +271,9 @@ class BatchnormBackwardCheck(Check):
         if ref_error is not None:
             if isinstance(ref_error, NotImplementedYet):  # nothing to say about the cache then
                 raise ref_error
-            raise StudentError(f"{ref_error} ({REF_CACHE})")
+            raise StudentError(f"{ref_error}{REMARK}{REF_CACHE}")
         problem = compare(got, expected, self.outputs, show_values=show)
-        return self._backward_problem(got, expected, problem, f" ({REF_CACHE})", dout, ref_cache)
+        return self._backward_problem(got, expected, problem, "", dout, ref_cache) + REMARK + REF_CACHE
 
     def _backward_problem(self, got, expected, problem, source, dout, ref_cache):
         """The mismatch message for a backward pass run on a right cache, with a hint when one fits."""

@@ -8,17 +8,23 @@ so that the message can name the likely mistake.
 
 Student code runs inside :func:`student_call`: its exceptions, warnings, prints and calls to
 the reference are caught and turned into messages; nothing reaches stderr.
+
+Every check also enforces the package's contracts (:mod:`docs/conventions`), each with a
+message that names it: floats in float64 (``Check.dtype``), inputs left as they were given
+(named by the reference's parameter names), and copies where a notebook asks for them
+(``Check.copies``).
 """
 
 import contextlib
 import copy
+import inspect
 import io
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..sandbox.tracing import NotImplementedYet, StudentError, traced_call, where
+from ..sandbox.tracing import NotImplementedYet, StudentError, shared_memory, traced_call, where
 from .helpers import describe, first_change, matching_hint
 from .registry import HINT
 
@@ -28,6 +34,10 @@ ATOL = 1e-9
 
 class CheckFailed(AssertionError):
     """A student-facing failure: its message is all the student sees (no traceback)."""
+
+
+class BrokenContract(StudentError):
+    """The function ran but broke one of the package's contracts; the message names it."""
 
 
 @dataclass
@@ -68,7 +78,8 @@ class Mistake:
 class Check:
     """One graded function. Subclasses define :meth:`cases` and :meth:`judge`."""
 
-    def __init__(self, name, *, points, reference, make_cases=None, mistakes=(), alternatives=(), forbidden=None):
+    def __init__(self, name, *, points, reference, make_cases=None, mistakes=(), alternatives=(), forbidden=None,
+                 dtype=np.float64, copies=False, parameters=None):
         self.name = name
         self.make_cases = make_cases  # (rng, hidden) -> list of Case, unless cases() is overridden
         self.points = float(points)
@@ -79,6 +90,12 @@ class Check:
         # Code objects the student's function must not run: calling the reference gets no credit.
         self.forbidden_functions = [f for f in (forbidden or [reference]) if hasattr(f, "__code__")]
         self.forbidden = [f.__code__ for f in self.forbidden_functions]
+        # The contracts: the float type of every float in the output (None: any), and whether the
+        # output must be copies (no memory shared with the inputs, as a notebook asks).
+        self.dtype = None if dtype is None else np.dtype(dtype)
+        self.copies = copies
+        # The graded function's positional parameter names, for messages (default: the reference's).
+        self.parameters = list(parameters) if parameters is not None else _positional_names(reference)
 
     def cases(self, rng, hidden):
         """The cases to run: visible ones for ``hidden=False``, other ones for ``hidden=True``."""
@@ -89,14 +106,69 @@ class Check:
         raise NotImplementedError
 
     def call(self, fn, case):
-        """Run the student's ``fn`` on fresh inputs of ``case``; return ``(output, inputs)``."""
+        """Run the student's ``fn`` on fresh inputs of ``case`` and return its output.
+
+        Raises :class:`BrokenContract` when the call changed its inputs or, for a check with
+        ``copies``, returned arrays that share memory with them.
+        """
         args, kwargs = case.inputs()
         before = copy.deepcopy((args, kwargs))
         out = student_call(fn, args, kwargs, self)
-        changed = _mutated(before, (args, kwargs))
-        if changed:
-            raise StudentError(f"it modified its input {changed} in place; work on a copy (e.g. A = A * D, not A *= D)")
+        problem = self.changed_input(before, (args, kwargs)) or self.shared_memory(fn, out, args, kwargs)
+        if problem:
+            raise BrokenContract(problem)
         return out
+
+    def input_names(self, args, kwargs):
+        """``[(name, value)]`` of a call's arguments, by the reference's parameter names."""
+        positional = self.parameters
+        names = [positional[i] if i < len(positional) else f"argument {i + 1}" for i in range(len(args))]
+        return [*zip(names, args, strict=True), *((k, v) for k, v in kwargs.items() if k != "rng")]
+
+    def changed_input(self, before, after):
+        """None when a call left its inputs as they were, else the message (the contract: no
+        change to inputs). ``before`` is a deep copy of ``(args, kwargs)``, ``after`` the same
+        objects after the call."""
+        for (name, old), (_, new) in zip(self.input_names(*before), self.input_names(*after), strict=True):
+            path = first_change(old, new, name)
+            if path is not None:
+                return changed_input_message(name, path, old, new)
+        return None
+
+    def shared_memory(self, fn, out, args, kwargs):
+        """None unless the check asks for copies and ``out`` shares memory with an input array.
+
+        A function of the verification process (its value arrives as a copy) says where the
+        student's process saw memory shared, as its ``shared_memory`` attribute.
+        """
+        if not self.copies:
+            return None
+        shared = getattr(fn, "shared_memory", None) if hasattr(fn, "session") else \
+            shared_memory(out, args, kwargs)
+        if shared is None:
+            return None
+        part, key = shared
+        outputs = getattr(self, "outputs", None)
+        whole = outputs[0] if outputs and len(outputs) == 1 else "the output"
+        names = {i: n for i, (n, _) in enumerate(self.input_names(args, {}))}
+        name = names.get(key, key if isinstance(key, str) and key in kwargs else "one of its inputs")
+        return (f"{whole}{str(part)[:80]} shares memory with the input {name} (np.shares_memory is True), but the "
+                f"notebook asks for copies: return arrays of your own, so that changing one cannot "
+                f"change {name} (add .copy() after the slice or reshape)")
+
+    def wrong_dtype(self, out, name):
+        """None when every float of ``out`` has the check's dtype, else the message (the contract:
+        the package computes in float64). ``name``: the output's name, or a tuple of names of its parts."""
+        if self.dtype is None:
+            return None
+        parts = zip(out, name, strict=False) if isinstance(name, tuple) else [(out, name)]
+        for value, part in parts:
+            for path, x in _arrays_with_paths(value, part):
+                if x.dtype.kind == "f" and x.dtype != self.dtype:
+                    return (f"{path} has dtype {x.dtype}, expected {self.dtype}: the package computes and "
+                            f"returns {self.dtype} ({x.dtype} keeps fewer digits, too few for a gradient check); "
+                            f"do not convert to {x.dtype} (.astype, dtype=, np.{x.dtype}(...))")
+        return None
 
     def run_reference(self, case, fn=None):
         args, kwargs = case.inputs()
@@ -145,6 +217,9 @@ class ReferenceCheck(Check):
     def judge_output(self, out, case):
         """Judge an output of the student's function on ``case`` (for checks that call it themselves)."""
         got, name = self.select(out)
+        problem = self.wrong_dtype(got, name)
+        if problem:
+            return problem
         expected, _ = self.select(self.run_reference(case))
         problem = compare(got, expected, name, rtol=self.rtol, atol=self.atol, show_values=not case.hidden)
         if problem is None:
@@ -153,6 +228,15 @@ class ReferenceCheck(Check):
                              run=lambda fn: self.select(self.run_reference(case, fn))[0],
                              same=lambda a, b: compare(a, b, name, rtol=self.rtol, atol=self.atol) is None)
         return problem if hint is None else f"{problem}{HINT}{hint}"
+
+
+def _positional_names(fn):
+    """The names of ``fn``'s positional parameters; [] when it has no signature (None, a builtin)."""
+    try:
+        return [p.name for p in inspect.signature(fn).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return []
 
 
 def student_call(fn, args, kwargs, check):
@@ -177,15 +261,57 @@ def student_call(fn, args, kwargs, check):
     return call.value
 
 
-def _mutated(before, after):
-    """Name of the first argument that differs between two deep copies, or None."""
-    (args0, kw0), (args1, kw1) = before, after
-    pairs = [(f"argument {i + 1}", a, b) for i, (a, b) in enumerate(zip(args0, args1, strict=True))]
-    pairs += [(k, kw0[k], kw1[k]) for k in kw0 if k != "rng"]
-    for name, a, b in pairs:
-        if first_change(a, b, name) is not None:
-            return name
-    return None
+def changed_input_message(name, path, old, new):
+    """The message for an input ``name`` changed in place (first at ``path``), saying how to avoid it.
+
+    ``old`` is a copy of the input before the call, ``new`` the input after it. A change by
+    round-off only is what restoring a perturbed entry arithmetically leaves, so the message
+    says why that does not work.
+    """
+    if _only_rounding(old, new):
+        return (f"it changed the last digits of its input {path} in place: perturbing an entry and undoing it by "
+                "arithmetic (+eps, then -2 eps, then +eps) does not give back the same number, because every "
+                "floating-point operation rounds (x + eps - 2*eps + eps != x in general); keep the old value and "
+                "put it back (old = x[i] ... x[i] = old), or perturb a copy")
+    where = "" if path == name else f" (first at {path})"
+    if isinstance(old, dict):
+        how = (f"build a new dict for what you return (e.g. new = dict({name}), then assign into new) instead of "
+               f"assigning into {name} or changing its arrays with -=, += or *=")
+    elif isinstance(old, np.ndarray):
+        how = (f"write new arrays ({name} = {name} * 2 makes a new one, {name} *= 2 changes the caller's) "
+               f"or work on {name}.copy()")
+    else:
+        how = f"work on a copy of {name}"
+    return f"it changed its input {name} in place{where}; the caller's {name} must stay as it was: {how}"
+
+
+def _only_rounding(old, new):
+    """Whether ``new`` differs from ``old`` by round-off only: the same structure, every array
+    within 1e-10 of its largest entry (an entry left perturbed by eps >= 1e-7 is far more)."""
+    if isinstance(old, dict):
+        return isinstance(new, dict) and old.keys() == new.keys() and all(_only_rounding(old[k], new[k]) for k in old)
+    if isinstance(old, list | tuple):
+        return isinstance(new, list | tuple) and len(old) == len(new) and all(
+            _only_rounding(a, b) for a, b in zip(old, new, strict=True))
+    if isinstance(old, np.ndarray):
+        if not (isinstance(new, np.ndarray) and old.shape == new.shape and old.dtype.kind == new.dtype.kind == "f"):
+            return False
+        scale = float(np.max(np.abs(old), initial=0.0))
+        with np.errstate(all="ignore"):
+            return scale > 0 and bool(np.all(np.abs(new - old) <= 1e-10 * scale))
+    return True
+
+
+def _arrays_with_paths(value, path):
+    """``(path, array)`` for every numpy array or numpy scalar in ``value`` (dicts, lists, tuples walked)."""
+    if isinstance(value, np.ndarray | np.generic):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _arrays_with_paths(item, f"{path}[{key!r}]")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _arrays_with_paths(item, f"{path}[{i}]")
 
 
 def compare(got, expected, name, *, rtol=RTOL, atol=ATOL, show_values=False):

@@ -2,6 +2,9 @@
 
 REGISTRY = {}
 HINT = "\n    Hint: "  # what separates a check's message from its hint
+# What separates a check's message from a remark about the whole check (e.g. which forward pass a
+# backward check used): the report says each remark once, not on every case.
+REMARK = "\n    Note: "
 
 
 def register(*checks):

@@ -199,6 +199,9 @@ class RemoteFunction:
 
     def __init__(self, session, name):
         self.session, self.__name__ = session, name
+        # Where the last call's value shared memory with an argument, as the student process saw it
+        # (the value arrives as a copy): see autograder.sandbox.tracing.shared_memory.
+        self.shared_memory = None
 
     @property
     def __globals__(self):
@@ -217,6 +220,8 @@ class RemoteFunction:
             raise kind(f"{reply['message']}{reply['where']}")
         for local, remote in zip((*args, *kwargs.values()), (*reply["args"], *reply["kwargs"].values()), strict=False):
             _copy_back(local, remote)
+        shared = reply.get("shared")
+        self.shared_memory = tuple(shared) if isinstance(shared, list | tuple) and len(shared) == 2 else None
         return reply["value"]
 
 

@@ -72,6 +72,39 @@ def traced_call(fn, args, kwargs, forbidden=None):
     return result
 
 
+def shared_memory(value, args, kwargs):
+    """Where a call's ``value`` shares memory with one of its array arguments, or None.
+
+    Computed where the call ran (the verification process sends it with the value, whose
+    arrays arrive as copies), for checks whose notebook asks for copies.
+
+    Returns
+    -------
+    tuple (str, int or str) or None
+        The part of ``value`` (``""`` for the value itself, else e.g. ``"['W1']"``) and the
+        argument it shares memory with: a position in ``args`` or a key of ``kwargs``.
+    """
+    inputs = [(i, a) for i, a in enumerate(args)] + list(kwargs.items())
+    arrays = [(key, a) for key, x in inputs for _, a in _array_parts(x, "") if a.size]
+    for part, out in _array_parts(value, ""):
+        for key, arr in arrays:
+            if out.size and np.shares_memory(out, arr, max_work=10_000):
+                return part, key
+    return None
+
+
+def _array_parts(value, path, depth=0):
+    """``(path, array)`` for the arrays in ``value``, walking dicts, lists and tuples."""
+    if isinstance(value, np.ndarray):
+        yield path, value
+    elif depth < 20 and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _array_parts(item, f"{path}[{key!r}]", depth + 1)
+    elif depth < 20 and isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _array_parts(item, f"{path}[{i}]", depth + 1)
+
+
 def where(error, *, student_file=None):
     """`` (line N of your code: <line>)`` for the innermost frame of the student's own code, or ''.
 

@@ -31,7 +31,7 @@ import cloudpickle
 
 import introdl  # noqa: F401 - loaded once, here, for every child; children withhold from it
 from autograder.sandbox import processes, wire, withhold
-from autograder.sandbox.tracing import STUDENT_FILE, traced_call, where
+from autograder.sandbox.tracing import STUDENT_FILE, shared_memory, traced_call, where
 
 _PR_SET_DUMPABLE = 4
 _STOPPED_WITHIN = 2.0  # seconds for the previous check's processes to be gone before the next starts
@@ -48,7 +48,11 @@ def _call(fn, args, kwargs):
         return {"error": name if isinstance(getattr(builtins, name, None), type) else "RuntimeError",
                 "message": f"{call.error}" if hasattr(builtins, name) else f"{name}: {call.error}",
                 "where": where(call.error, student_file=STUDENT_FILE)}
-    return {"value": call.value, "args": args, "kwargs": kwargs}
+    try:
+        shared = shared_memory(call.value, args, kwargs)
+    except Exception:  # noqa: BLE001 - a structure too odd (or too costly) to walk: no claim
+        shared = None
+    return {"value": call.value, "args": args, "kwargs": kwargs, "shared": shared}
 
 
 def _encoded(reply):
