@@ -17,9 +17,29 @@ def _replayed(name):
     return replay(loads(dumps(record(spec, cases))), type(spec))
 
 
+def _float32(fn):
+    def answer(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        return np.float32(out) if np.ndim(out) == 0 and isinstance(out, float) else out
+    return answer
+
+
 def _answers(name):
     spec = REGISTRY[name]
     yield from ((f"mistake {m.key}", m.fn) for m in spec.mistakes)
+    if spec.alternatives:  # the contracts are enforced from the record too: float64, names of inputs
+        yield "float32", _float32(spec.alternatives[0])
+
+        def changes_its_input(*args, **kwargs):
+            out = spec.alternatives[0](*args, **kwargs)
+            for arg in args:
+                if isinstance(arg, np.ndarray) and arg.size:
+                    arg.flat[0] += 1.0
+                if isinstance(arg, dict) and arg:
+                    arg.pop(next(iter(arg)))
+            return out
+
+        yield "changes its input", changes_its_input
     yield from ((f"alternative {i}", fn) for i, fn in enumerate(spec.alternatives))
 
     def unfinished(*args, **kwargs):
@@ -63,6 +83,20 @@ def test_a_recorded_check_holds_no_code(name):
 
     walk(data, "record")
     assert not found
+
+
+def test_the_copies_contract_holds_from_the_record():
+    def views(theta, spec):
+        out, start = {}, 0
+        for key, shape in spec:
+            size = int(np.prod(shape))
+            out[key] = theta[start:start + size].reshape(shape)  # a view of theta, not a copy
+            start += size
+        return out
+
+    live, sealed = run_check(REGISTRY["vector_to_dict"], views), run_check(_replayed("vector_to_dict"), views)
+    assert live.passed == 0 and "shares memory with the input theta" in sealed.report()
+    assert sealed.report() == live.report()
 
 
 def test_a_record_with_a_function_in_it_is_refused():
