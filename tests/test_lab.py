@@ -40,6 +40,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 @cache
 def launch(target):
     """``(cwd, env)`` of the ``python -m jupyterlab`` command that ``make <target>`` runs."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed: the launches are read from the Makefile")
     env = {k: v for k, v in os.environ.items() if k != "JUPYTER_CONFIG_PATH"}
     printed = subprocess.run(["make", "-n", "-s", target], cwd=ROOT, env=env, capture_output=True, text=True,
                              check=True).stdout.replace("\\\n", " ")
@@ -152,7 +154,9 @@ def test_formgrader_shows_roster_names_and_no_exchange_warning(tmp_path, monkeyp
     log = server.log_path.read_text(errors="replace")
     assert page_status == 200 and "Manage Assignments" in page, page[:500]
     assert 'id="warning-exchange"' not in page and "does not exist and could" not in page
-    assert "Unwritable directory" not in log and "exchange" not in log.lower(), log[-3000:]
+    warnings = [line for line in log.splitlines() if line.startswith(("[W", "[E", "[C")) and (
+        "exchange" in line.lower() or "Unwritable directory" in line)]
+    assert not warnings, warnings
     assert students_status == 200
     assert [(s["id"], s["first_name"], s["last_name"]) for s in json.loads(students)] == [("ada", "Ada", "Lovelace")]
     assert all(code != 404 for code in found.values()), found
