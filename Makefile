@@ -8,7 +8,7 @@ ifneq ($(CI),)
 TORCH ?= 1
 endif
 
-.PHONY: venv student-venv grader-venv torch system-deps lint test demo bench lab release clean
+.PHONY: venv student-venv grader-venv torch system-deps lint test demo bench lab lab-instructor release clean
 
 # One stamp per role (pyproject.toml's extras): a student's (make lab), the grader's (make demo),
 # the developer's (make test, which includes the grader's).
@@ -64,10 +64,19 @@ bench: venv torch
 
 # JupyterLab on the student release (course/). The notebooks' kernel (python3) is this venv's
 # python, so `import introdl` and `import autograder` work. More options: make lab LAB_ARGS="--port=8890".
+# Students' Lab: jupyter-config/student, first on JUPYTER_CONFIG_PATH for this launch only, turns off
+# nbgrader's instructor extensions (see jupyter-config/README.md); nobody's ~/.jupyter is changed.
+STUDENT_JUPYTER_CONFIG := $(CURDIR)/jupyter-config/student
+LAB := JUPYTER_PREFER_ENV_PATH=1 $(CURDIR)/$(BIN)/python -m jupyterlab $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: student-venv
 	$(BIN)/python -c "import introdl, autograder"
-	cd course && JUPYTER_PREFER_ENV_PATH=1 $(CURDIR)/$(BIN)/python -m jupyterlab \
-	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	cd course && JUPYTER_CONFIG_PATH=$(STUDENT_JUPYTER_CONFIG)$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH)) \
+	  $(LAB) $(LAB_ARGS)
+
+# The instructor's Lab: every nbgrader extension (formgrader, Create Assignment), from the repository
+# root, where formgrader reads nbgrader_config.py and sees solutions/, course/ and grading/.
+lab-instructor: grader-venv
+	$(LAB) $(LAB_ARGS)
 
 # Debian's chromium for the browser test (tests/test_browser.py, which skips without it; Playwright's
 # own browser download is never used). `make test` runs this when CI is set.

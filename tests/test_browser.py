@@ -233,12 +233,18 @@ def course_root(tmp_path):
 
 
 def test_instructor_sees_grades_in_formgrader(page, tmp_path):
-    """Step 4: after grading, formgrader (inside JupyterLab) shows the assignment, students, scores."""
+    """Step 4: after grading, formgrader (inside JupyterLab) shows the assignment, students, scores,
+    and the names of the roster imported before grading (a student not on it shows as None, None)."""
     from playwright.sync_api import expect
 
     root = course_root(tmp_path)
     artifacts = Artifacts("instructor")
     grade_log = Path(artifacts.path("grading.log"))
+    shown_names = {"ada-complete": "Lovelace, Ada", "ben-mistakes": "Okafor, Ben", "dee-blank": "None, None"}
+    (tmp_path / "roster.csv").write_text(
+        "id,first_name,last_name\nada-complete,Ada,Lovelace\nben-mistakes,Ben,Okafor\n", encoding="utf-8")
+    run_logged([sys.executable, "-m", "autograder.grading", "roster", "import", tmp_path / "roster.csv",
+                f"--root={root}"], root, grade_log)
     grade_samples(root, grade_log)
     scores = gradebook_scores(root)
     assert sorted(scores) == sorted(SAMPLES), f"the gradebook should hold the graded samples: {scores}"
@@ -267,6 +273,7 @@ def test_instructor_sees_grades_in_formgrader(page, tmp_path):
             for student, score in scores.items():
                 row = formgrader.get_by_role("row").filter(has_text=student)
                 expect(row).to_contain_text(score, timeout=TIMEOUT)
+                expect(row).to_contain_text(shown_names[student])
             page.screenshot(path=artifacts.path("4-formgrader-students.png"))
         finally:
             artifacts.keep_log(server)

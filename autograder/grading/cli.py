@@ -20,6 +20,7 @@ from . import export as exporting
 from .execute import InvalidNotebook, read_submission
 from .grade import default_workers, grade_class
 from .release import ReleaseError, out_of_sync, release
+from .roster import RosterError, import_roster, read_roster
 from .selfcheck import check_notebook, verdict
 from .submission import STATUSES
 from .validate import validate
@@ -292,6 +293,31 @@ def export_cmd(assignment: Annotated[str | None, typer.Option(help="Only this as
         console.print(f"wrote {output}")
     else:
         typer.echo(text, nl=False)
+
+
+roster_app = typer.Typer(no_args_is_help=True,
+                         help="Students' names and e-mails in the gradebook (formgrader shows them).")
+app.add_typer(roster_app, name="roster")
+
+
+@roster_app.command("import")
+def roster_import_cmd(roster: Annotated[Path, typer.Argument(
+                          exists=True, dir_okay=False, help="CSV with an id column and any of first_name, "
+                          "last_name, email, lms_user_id (as `nbgrader db student import`).")],
+                      gradebook: Gradebook = None,
+                      root: Root = None):
+    """Add the roster's students to the gradebook, or update their names; grading keeps them."""
+    course = _course(root)
+    db_url = _gradebook_url(course, gradebook)
+    try:
+        students = read_roster(roster)
+    except RosterError as err:
+        _fail(str(err))
+    added, updated, unlisted = import_roster(db_url, students)
+    console.print(f"imported {len(students)} student(s): {len(added)} new, {len(updated)} updated", soft_wrap=True)
+    if unlisted:
+        console.print(f"in the gradebook but not on the roster: {escape(', '.join(unlisted))}", soft_wrap=True)
+    console.print(f"gradebook: {escape(db_url)}", soft_wrap=True)
 
 
 def main(argv=None):
