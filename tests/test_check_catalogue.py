@@ -1,6 +1,8 @@
 """The mistake catalogue: every known wrong variant is rejected with its hint, and correct
 alternative implementations get full marks."""
 
+import functools
+
 import pytest
 
 from autograder import REGISTRY, CheckFailed, check
@@ -21,13 +23,37 @@ def test_catalogue_is_large_enough():
     assert not lonely, f"checks without a correct alternative implementation: {lonely}"
 
 
+@functools.cache
+def graded(name, key):
+    """The result of the catalogued mistake ``key`` on every case of check ``name`` (visible and hidden)."""
+    mistake = next(m for m in REGISTRY[name].mistakes if m.key == key)
+    return run_check(REGISTRY[name], mistake.fn, hidden=True)
+
+
 @pytest.mark.parametrize(("name", "mistake"), MISTAKES, ids=[f"{n}-{m.key}" for n, m in MISTAKES])
 def test_mistake_is_rejected_with_its_hint(name, mistake):
-    result = run_check(REGISTRY[name], mistake.fn, hidden=True)
+    result = graded(name, mistake.key)
     assert result.passed < result.total, f"{name}: the mistake {mistake.key!r} got full marks"
     assert mistake.hint in result.report(), (
         f"{name}: the mistake {mistake.key!r} was rejected without its hint; report was:\n{result.report()}"
     )
+
+
+@pytest.mark.parametrize(("name", "mistake"), MISTAKES, ids=[f"{n}-{m.key}" for n, m in MISTAKES])
+def test_no_mistake_receives_another_mistakes_hint(name, mistake):
+    """A hint is given only where its mistake alone explains the output: another mistake's hint
+    would send the student after an error they did not make."""
+    report = graded(name, mistake.key).report()
+    borrowed = {other.key: other.hint for other in REGISTRY[name].mistakes
+                if other.hint != mistake.hint and other.hint in report}
+    assert not borrowed, f"{name}: the mistake {mistake.key!r} got the hints of {sorted(borrowed)}:\n{report}"
+
+
+def test_hints_of_a_check_are_not_contained_in_each_other():
+    """Otherwise the test above could not tell one hint from another in a report."""
+    nested = [(name, a.key, b.key) for name in CHECKS for a in REGISTRY[name].mistakes
+              for b in REGISTRY[name].mistakes if a.hint != b.hint and a.hint in b.hint]
+    assert not nested, f"hints contained in other hints of the same check: {nested}"
 
 
 @pytest.mark.parametrize(("name", "mistake"), MISTAKES, ids=[f"{n}-{m.key}" for n, m in MISTAKES])

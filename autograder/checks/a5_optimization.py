@@ -50,10 +50,10 @@ def _same_values(a, b):
     return x.shape == y.shape and bool(np.allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True))
 
 
-def _unique_hint(mistakes, got, expected, run):
-    """``HINT`` and the hint of the one mistake that fits, or ""; outputs count as equal by
+def _hint_text(mistakes, got, expected, run):
+    """``HINT`` and the hint of the mistake that alone explains ``got``, or ""; outputs count as equal by
     :func:`_same_values` (NaN equal to NaN)."""
-    hint = matching_hint(mistakes, got, expected, run=run, same=_same_values, unique=True)
+    hint = matching_hint(mistakes, got, expected, run=run, same=_same_values)
     return "" if hint is None else HINT + hint
 
 
@@ -145,7 +145,7 @@ class MiniBatchCheck(ReferenceCheck):
             problem = compare(got, expected, names, rtol=self.rtol, atol=self.atol, show_values=show)
         if problem is None:
             return None
-        return problem + _unique_hint(self.mistakes, got, expected,
+        return problem + _hint_text(self.mistakes, got, expected,
                                       lambda fn: self.select(self.run_reference(case, fn))[0])
 
 
@@ -212,8 +212,7 @@ def _ewa_alternative(values, beta, *, bias_correction=False):
 
 
 EWA = ReferenceCheck(
-    "ewa", unique_hint=True,
-    points=2, reference=introdl.ewa, make_cases=_ewa_cases, outputs=("the array of averages",),
+    "ewa", points=2, reference=introdl.ewa, make_cases=_ewa_cases, outputs=("the array of averages",),
     mistakes=[
         Mistake("no_correction", "with bias_correction=True divide each v_t by (1 - beta**t); the output "
                 "is the uncorrected average", lambda *a, **k: _ewa(*a, **k, correct=False)),
@@ -374,7 +373,7 @@ class OptimizerCheck(Check):
 
     def _hint(self, case, got_steps):
         steps = len(got_steps)
-        return _unique_hint(self.mistakes, got_steps, self._trajectory(self.reference, case, steps),
+        return _hint_text(self.mistakes, got_steps, self._trajectory(self.reference, case, steps),
                             lambda fn: self._trajectory(fn, case, steps))
 
     def judge(self, student_fn, case):
@@ -626,8 +625,7 @@ def _args_label(*args, **kwargs):
 
 
 INVERSE_TIME_DECAY = ReferenceCheck(
-    "inverse_time_decay", unique_hint=True,
-    points=1, reference=introdl.inverse_time_decay, outputs=("the learning rate",),
+    "inverse_time_decay", points=1, reference=introdl.inverse_time_decay, outputs=("the learning rate",),
     make_cases=_schedule_cases([((e, 0.2, 1.0), {}) for e in (1, 2, 3, 4)] + [((10, 0.05, 0.5), {})],
                                [((0, 0.1, 2.0), {}), ((7, 0.01, 0.3), {}), ((25, 1.0, 0.05), {}), ((3, 0.5, 0.0), {})],
                                label=_args_label),
@@ -650,8 +648,7 @@ def _exp_label(epoch, lr0, base=None):
 
 
 EXPONENTIAL_DECAY = ReferenceCheck(
-    "exponential_decay", unique_hint=True,
-    points=1, reference=introdl.exponential_decay, outputs=("the learning rate",),
+    "exponential_decay", points=1, reference=introdl.exponential_decay, outputs=("the learning rate",),
     make_cases=_schedule_cases([((1, 0.2), {}), ((10, 0.2), {}), ((5, 0.1, 0.5), {})],
                                [((0, 0.3, 0.9), {}), ((30, 0.01), {}), ((7, 1.0, 0.8), {}), ((2, 0.05, 0.99), {})],
                                label=_exp_label),
@@ -673,8 +670,7 @@ def _stair_label(epoch, lr0, drop, every):
 
 
 STAIRCASE_DECAY = ReferenceCheck(
-    "staircase_decay", unique_hint=True,
-    points=1, reference=introdl.staircase_decay, outputs=("the learning rate",),
+    "staircase_decay", points=1, reference=introdl.staircase_decay, outputs=("the learning rate",),
     make_cases=_schedule_cases([((1, 0.1, 0.5, 10), {}), ((10, 0.1, 0.5, 10), {}), ((25, 0.1, 0.5, 10), {}),
                                 ((7, 0.2, 0.1, 3), {})],
                                [((0, 0.3, 0.5, 4), {}), ((9, 0.05, 0.25, 3), {}), ((14, 1.0, 0.9, 5), {}),
