@@ -49,6 +49,14 @@ def test_no_mistake_receives_another_mistakes_hint(name, mistake):
     assert not borrowed, f"{name}: the mistake {mistake.key!r} got the hints of {sorted(borrowed)}:\n{report}"
 
 
+@pytest.mark.parametrize(("name", "mistake"), MISTAKES, ids=[f"{n}-{m.key}" for n, m in MISTAKES])
+def test_every_mistake_gets_its_hint_on_a_visible_case(name, mistake):
+    """The notebook's own test already names the cause (a hint only on a hidden case reaches the
+    student after grading, if at all)."""
+    report = run_check(REGISTRY[name], mistake.fn, hidden=False).report()
+    assert mistake.hint in report, f"{name}: the visible cases give {mistake.key!r} no hint:\n{report}"
+
+
 def test_hints_of_a_check_are_not_contained_in_each_other():
     """Otherwise the test above could not tell one hint from another in a report."""
     nested = [(name, a.key, b.key) for name in CHECKS for a in REGISTRY[name].mistakes

@@ -746,7 +746,7 @@ def _stair_label(epoch, lr0, drop, every):
 STAIRCASE_DECAY = ReferenceCheck(
     "staircase_decay", points=1, reference=introdl.staircase_decay, outputs=("the learning rate",),
     make_cases=_schedule_cases([((1, 0.1, 0.5, 10), {}), ((10, 0.1, 0.5, 10), {}), ((25, 0.1, 0.5, 10), {}),
-                                ((7, 0.2, 0.1, 3), {}), ((8, 0.2, 0.5, 5), {})],
+                                ((6, 0.2, 0.1, 3), {}), ((8, 0.2, 0.5, 5), {})],
                                [((0, 0.3, 0.5, 4), {}), ((9, 0.05, 0.25, 3), {}), ((14, 1.0, 0.9, 5), {}),
                                 ((40, 0.01, 0.5, 7), {}), ((4, 0.3, 0.5, 1), {})],
                                label=_stair_label),
