@@ -111,3 +111,20 @@ def test_a_wrong_scalar_is_described_as_a_value_not_entries():
     from autograder.checks.core import compare
 
     assert compare(0.1, 0.2, "the learning rate") == "the learning rate is wrong"
+
+
+def test_a_hint_is_given_only_where_one_explanation_fits():
+    from autograder.checks import Mistake
+    from autograder.checks.helpers import matching_hint
+
+    def hint(got, *mistakes):
+        return matching_hint(list(mistakes), got, 0.0, run=lambda fn: fn(), same=lambda a, b: a == b)
+
+    doubled, plus_one, also_doubled = (Mistake("doubled", "doubled", lambda: 2.0),
+                                       Mistake("plus_one", "plus one", lambda: 1.0 + 1.0),
+                                       Mistake("also", "doubled", lambda: 2.0))
+    assert hint(2.0, doubled) == "doubled"
+    assert hint(2.0, doubled, plus_one) is None  # two causes fit: naming either could mislead
+    assert hint(2.0, doubled, also_doubled) == "doubled"  # two forms of one mistake
+    assert hint(3.0, doubled) is None
+    assert hint(0.0, Mistake("right", "right here", lambda: 0.0)) is None  # right on this case: says nothing
