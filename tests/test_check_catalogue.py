@@ -1,6 +1,8 @@
 """The mistake catalogue: every known wrong variant is rejected with its hint, and correct
 alternative implementations get full marks."""
 
+import functools
+
 import pytest
 
 from autograder import REGISTRY, CheckFailed, check
@@ -21,13 +23,45 @@ def test_catalogue_is_large_enough():
     assert not lonely, f"checks without a correct alternative implementation: {lonely}"
 
 
+@functools.cache
+def graded(name, key):
+    """The result of the catalogued mistake ``key`` on every case of check ``name`` (visible and hidden)."""
+    mistake = next(m for m in REGISTRY[name].mistakes if m.key == key)
+    return run_check(REGISTRY[name], mistake.fn, hidden=True)
+
+
 @pytest.mark.parametrize(("name", "mistake"), MISTAKES, ids=[f"{n}-{m.key}" for n, m in MISTAKES])
 def test_mistake_is_rejected_with_its_hint(name, mistake):
-    result = run_check(REGISTRY[name], mistake.fn, hidden=True)
+    result = graded(name, mistake.key)
     assert result.passed < result.total, f"{name}: the mistake {mistake.key!r} got full marks"
     assert mistake.hint in result.report(), (
         f"{name}: the mistake {mistake.key!r} was rejected without its hint; report was:\n{result.report()}"
     )
+
+
+@pytest.mark.parametrize(("name", "mistake"), MISTAKES, ids=[f"{n}-{m.key}" for n, m in MISTAKES])
+def test_no_mistake_receives_another_mistakes_hint(name, mistake):
+    """A hint is given only where its mistake alone explains the output: another mistake's hint
+    would send the student after an error they did not make."""
+    report = graded(name, mistake.key).report()
+    borrowed = {other.key: other.hint for other in REGISTRY[name].mistakes
+                if other.hint != mistake.hint and other.hint in report}
+    assert not borrowed, f"{name}: the mistake {mistake.key!r} got the hints of {sorted(borrowed)}:\n{report}"
+
+
+@pytest.mark.parametrize(("name", "mistake"), MISTAKES, ids=[f"{n}-{m.key}" for n, m in MISTAKES])
+def test_every_mistake_gets_its_hint_on_a_visible_case(name, mistake):
+    """The notebook's own test already names the cause (a hint only on a hidden case reaches the
+    student after grading, if at all)."""
+    report = run_check(REGISTRY[name], mistake.fn, hidden=False).report()
+    assert mistake.hint in report, f"{name}: the visible cases give {mistake.key!r} no hint:\n{report}"
+
+
+def test_hints_of_a_check_are_not_contained_in_each_other():
+    """Otherwise the test above could not tell one hint from another in a report."""
+    nested = [(name, a.key, b.key) for name in CHECKS for a in REGISTRY[name].mistakes
+              for b in REGISTRY[name].mistakes if a.hint != b.hint and a.hint in b.hint]
+    assert not nested, f"hints contained in other hints of the same check: {nested}"
 
 
 @pytest.mark.parametrize(("name", "mistake"), MISTAKES, ids=[f"{n}-{m.key}" for n, m in MISTAKES])
@@ -77,3 +111,20 @@ def test_a_wrong_scalar_is_described_as_a_value_not_entries():
     from autograder.checks.core import compare
 
     assert compare(0.1, 0.2, "the learning rate") == "the learning rate is wrong"
+
+
+def test_a_hint_is_given_only_where_one_explanation_fits():
+    from autograder.checks import Mistake
+    from autograder.checks.helpers import matching_hint
+
+    def hint(got, *mistakes):
+        return matching_hint(list(mistakes), got, 0.0, run=lambda fn: fn(), same=lambda a, b: a == b)
+
+    doubled, plus_one, also_doubled = (Mistake("doubled", "doubled", lambda: 2.0),
+                                       Mistake("plus_one", "plus one", lambda: 1.0 + 1.0),
+                                       Mistake("also", "doubled", lambda: 2.0))
+    assert hint(2.0, doubled) == "doubled"
+    assert hint(2.0, doubled, plus_one) is None  # two causes fit: naming either could mislead
+    assert hint(2.0, doubled, also_doubled) == "doubled"  # two forms of one mistake
+    assert hint(3.0, doubled) is None
+    assert hint(0.0, Mistake("right", "right here", lambda: 0.0)) is None  # right on this case: says nothing

@@ -136,3 +136,79 @@ def gradient_check(cost_fn, params, grads, *, eps=1e-7):
     results = {gid: v.result for gid, v in verified.items()}
     assert {gid: r.score for gid, r in results.items()} == {"t_numerical_gradient": 3.0, "t_gradient_check": 4.0}, \
         {gid: r.report() for gid, r in results.items()}
+
+
+RIGHT_GRADIENT_CHECK = """
+def gradient_check(cost_fn, params, grads, *, eps=1e-7):
+    diff, per = parts(cost_fn, params, grads, eps)
+    return {"difference": diff, "per_parameter": per}
+"""
+
+
+def test_a_right_gradient_check_on_a_wrong_helper_names_the_helper():
+    # relative_difference without its denominator: wrong on its own test, and so is every report built on it.
+    ns = _student(HELPERS + RIGHT_GRADIENT_CHECK + """
+def relative_difference(a, b):
+    return float(np.linalg.norm(a - b))
+""")
+    result = run_check(REGISTRY["gradient_check"], ns["gradient_check"])
+    assert result.passed < result.total
+    assert ("your gradient_check calls your relative_difference, which is wrong (see its test): fix it first"
+            in result.report()), result.report()
+    assert "error is in gradient_check" not in result.report()
+
+
+def test_two_wrong_helpers_are_both_named():
+    ns = _student(HELPERS + RIGHT_GRADIENT_CHECK + """
+def relative_difference(a, b):
+    return float(np.linalg.norm(a - b))
+
+def numerical_gradient(f, theta, *, eps=1e-7):
+    theta = theta.copy()
+    grad = np.zeros_like(theta)
+    for i in range(theta.size):
+        old = theta[i]
+        theta[i] = old + eps
+        plus = f(theta)
+        theta[i] = old
+        grad[i] = (plus - f(theta)) / eps  # one-sided
+    return grad
+""")
+    report = run_check(REGISTRY["gradient_check"], ns["gradient_check"]).report()
+    assert "calls your numerical_gradient and relative_difference, which are wrong (see their tests)" in report, report
+
+
+def test_a_wrong_gradient_check_on_right_helpers_is_told_the_error_is_its_own():
+    # The mean of the per-parameter differences as the overall one: the helpers are all right.
+    ns = _student(HELPERS + """
+def gradient_check(cost_fn, params, grads, *, eps=1e-7):
+    diff, per = parts(cost_fn, params, grads, eps)
+    return {"difference": float(np.mean(list(per.values()))), "per_parameter": per}
+""")
+    report = run_check(REGISTRY["gradient_check"], ns["gradient_check"]).report()
+    assert "so the error is in gradient_check itself" in report, report
+    assert "not the mean of the per-parameter differences" in report, report  # the catalogue's hint too
+
+
+def test_perturbing_params_in_place_names_params_and_why_the_arithmetic_restore_fails():
+    ns = _student(HELPERS + """
+def gradient_check(cost_fn, params, grads, *, eps=1e-7):
+    approx = {}
+    for key, W in params.items():
+        approx[key] = np.zeros(W.shape)
+        for idx in np.ndindex(W.shape):
+            W[idx] += eps
+            plus = cost_fn(params)
+            W[idx] -= 2 * eps
+            minus = cost_fn(params)
+            W[idx] += eps
+            approx[key][idx] = (plus - minus) / (2 * eps)
+    per = {k: relative_difference(grads["d" + k], approx[k]) for k in params}
+    whole = relative_difference(np.concatenate([grads["d" + k].ravel() for k in params]),
+                                np.concatenate([approx[k].ravel() for k in params]))
+    return {"difference": whole, "per_parameter": per}
+""")
+    report = run_check(REGISTRY["gradient_check"], ns["gradient_check"]).report()
+    assert "your gradient_check changed params['W1'] in place (in the last digits only)" in report, report
+    assert "Restoring by arithmetic (+eps, then -2 eps, then +eps) does not give back the same numbers" in report
+    assert "A *= D" not in report  # not the generic example of another assignment

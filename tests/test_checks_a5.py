@@ -114,3 +114,32 @@ def test_the_verification_pass_finds_the_init_in_the_student_process():
     results = verify(wrong, SOURCE_NB, limits=Limits(call_timeout=10, memory_mb=1024))
     assert results["t_update"].result.score == 0
     assert "changed its input params" in results["t_update"].result.report()
+
+
+def test_any_other_random_call_for_the_shuffle_is_told_that_the_draws_differ():
+    # Not in the catalogue: a Fisher-Yates shuffle written by hand, from rng.integers.
+    ns = student_namespace("""
+def random_mini_batches(X, Y, batch_size=64, *, rng):
+    m = X.shape[1]
+    perm = list(range(m))
+    for i in range(m - 1, 0, -1):
+        j = int(rng.integers(0, i + 1))
+        perm[i], perm[j] = perm[j], perm[i]
+    return [(X[:, perm][:, k:k + batch_size], Y[:, perm][:, k:k + batch_size]) for k in range(0, m, batch_size)]
+""")
+    report = run_check(REGISTRY["random_mini_batches"], ns["random_mini_batches"]).report()
+    assert "the random calls differ from the one the notebook tells you to make, so the shuffle differs" in report, \
+        report
+
+
+def test_a_shuffle_that_loses_labels_is_not_called_another_draw():
+    ns = student_namespace("""
+def random_mini_batches(X, Y, batch_size=64, *, rng):
+    m = X.shape[1]
+    perm = rng.permutation(m)
+    Ys = Y[:, rng.permutation(m)]
+    return [(X[:, perm][:, k:k + batch_size], Ys[:, k:k + batch_size]) for k in range(0, m, batch_size)]
+""")
+    report = run_check(REGISTRY["random_mini_batches"], ns["random_mini_batches"]).report()
+    assert "the random calls differ" not in report
+    assert "shuffled with two different permutations" in report, report

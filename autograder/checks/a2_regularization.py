@@ -280,17 +280,40 @@ class DropoutBackwardCheck(Check):
         if problem is None:
             return None
         problem += source
-        g = np.asarray(got, dtype=np.float64)
-        known = [(dA * mask, BACK_NO_SCALE), (dA * mask * keep_prob, BACK_TIMES_KEEP), (dA / keep_prob, NO_MASK),
-                 (dA * ~mask / keep_prob, WRONG_UNITS)]
-        for wrong, hint in known:
-            if _close(g, wrong):
-                return f"{problem}{HINT}{hint}"
-        nonzero = g != 0
-        if (g.shape == dA.shape and not np.array_equal(nonzero, mask)
-                and np.allclose(g[nonzero], dA[nonzero] / keep_prob, rtol=1e-9)):
-            return f"{problem}{HINT}{NEW_MASK}"
-        return problem
+        hint = _backward_hint(np.asarray(got, dtype=np.float64), dA, mask, keep_prob)
+        return problem if hint is None else f"{problem}{HINT}{hint}"
+
+
+# Below this chance, a freshly drawn mask that keeps every unit is no explanation of an unmasked gradient.
+UNLIKELY = 1e-6
+
+
+def _backward_hint(g, dA, mask, keep_prob):
+    """The hint for a wrong dropout gradient ``g`` when one mistake alone explains it, else None.
+
+    Parameters
+    ----------
+    g, dA : ndarray (n, m)
+        The student's dA_prev and the incoming gradient.
+    mask : ndarray of bool (n, m)
+        The forward pass's keep mask.
+    keep_prob : float
+    """
+    known = [(dA * mask, BACK_NO_SCALE), (dA * mask * keep_prob, BACK_TIMES_KEEP),
+             (dA * ~mask / keep_prob, WRONG_UNITS)]
+    for wrong, hint in known:
+        if _close(g, wrong):
+            return hint
+    if g.shape != dA.shape:
+        return None
+    if _close(g, dA / keep_prob):
+        # Unmasked: a new mask drawn in the backward pass would look the same if it kept every unit.
+        return NO_MASK if keep_prob ** g.size < UNLIKELY else None
+    nonzero = g != 0
+    if not nonzero.all() and not np.array_equal(nonzero, mask) and np.allclose(g[nonzero], dA[nonzero] / keep_prob,
+                                                                            rtol=1e-9):
+        return NEW_MASK
+    return None
 
 
 def _back(dA, cache, mask_fn, scale):
@@ -387,7 +410,8 @@ def _early_cases(rng, hidden):
                 Case(([1.0, 0.9, 0.895, 0.893, 0.892], 3), {"min_delta": 0.01},
                      label="dev_costs=[1.0, 0.9, 0.895, 0.893, 0.892], patience=3, min_delta=0.01"),
                 Case(([0.5, 0.5, 0.5], 2), label="dev_costs=[0.5, 0.5, 0.5], patience=2"),
-                Case(([0.9, 0.5, 0.7, 0.6, 0.55], 3), label="dev_costs=[0.9, 0.5, 0.7, 0.6, 0.55], patience=3")]
+                Case(([0.9, 0.5, 0.7, 0.8, 0.6, 0.55], 3),
+                     label="dev_costs=[0.9, 0.5, 0.7, 0.8, 0.6, 0.55], patience=3")]
     cases = [Case(([0.3], 1)), Case(([0.6, 0.4, 0.4, 0.4, 0.4], 3)), Case(([0.9, 0.5, 0.7, 0.6, 0.55, 0.8], 4)),
              Case(([1.0, 0.99, 0.98, 0.97, 0.96, 0.95], 2), {"min_delta": 0.015})]
     for n, patience, min_delta in [(30, 5, 0.0), (20, 3, 0.005), (12, 1, 0.0), (40, 8, 0.002)]:

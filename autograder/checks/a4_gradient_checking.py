@@ -28,7 +28,7 @@ import numpy as np
 import introdl
 
 from .core import Case, Check, Mistake, ReferenceCheck, StudentError, student_call
-from .helpers import describe, layer_params, matching_hint, shapes
+from .helpers import describe, first_change, layer_params, matching_hint, own_function, shapes
 from .registry import HINT, register
 
 # --- numerical_gradient --------------------------------------------------------------------
@@ -227,6 +227,17 @@ def _norm(x):
     return np.sqrt(np.sum(np.square(x)))
 
 
+ELEMENTWISE = ("this is an elementwise relative error, the largest |a_i - b_i| / (|a_i| + |b_i|) over the entries "
+               "(CS231n's rel_error, or with max(|a_i|, |b_i|)): it is dominated by the entries near 0, where "
+               "round-off is relatively large. The lecture's relative difference compares the whole vectors: "
+               "||a - b|| / (||a|| + ||b||)")
+
+
+def _elementwise_error(a, b):
+    """CS231n's rel_error: the largest entrywise relative error (a wrong variant here)."""
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
 def _reldiff_alternative(a, b):
     denominator = _norm(a) + _norm(b)
     return 0.0 if denominator == 0 else float(_norm(np.subtract(a, b)) / denominator)
@@ -247,6 +258,12 @@ RELATIVE_DIFFERENCE = ReferenceCheck(
         Mistake("spectral", "for a matrix, np.linalg.norm(M, 2) is the spectral norm, not the Euclidean length of "
                 "all its entries: use np.linalg.norm(M) (or flatten first)",
                 lambda a, b: np.linalg.norm(a - b, 2) / (np.linalg.norm(a, 2) + np.linalg.norm(b, 2))),
+        Mistake("precedence", "put the denominator in parentheses: norm(a - b) / (norm(a) + norm(b)); without them "
+                "Python divides by norm(a) alone and then adds norm(b)",
+                lambda a, b: _norm(a - b) / _norm(a) + _norm(b)),
+        Mistake("elementwise", ELEMENTWISE, _elementwise_error),
+        Mistake("elementwise_max", ELEMENTWISE,
+                lambda a, b: float(np.max(np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))))),
     ],
     alternatives=[_reldiff_alternative],
 )
@@ -358,6 +375,24 @@ def _gc_alternative(cost_fn, params, grads, *, eps=1e-7):
     return Report(_reldiff_alternative(np.concatenate(ana_all), np.concatenate(num_all)), per_parameter)
 
 
+def _gc_in_place(cost_fn, params, grads, *, eps=1e-7):
+    """A gradient check that perturbs the caller's arrays and restores them by arithmetic (a wrong variant)."""
+    per_parameter, num_all, ana_all = {}, [], []
+    for key, value in params.items():
+        numeric = np.zeros(value.shape)
+        for idx in np.ndindex(value.shape):
+            value[idx] += eps
+            plus = cost_fn(params)
+            value[idx] -= 2 * eps
+            numeric[idx] = (plus - cost_fn(params)) / (2 * eps)
+            value[idx] += eps
+        per_parameter[key] = _reldiff_alternative(grads["d" + key], numeric)
+        num_all.append(numeric.ravel())
+        ana_all.append(grads["d" + key].ravel())
+    return {"difference": _reldiff_alternative(np.concatenate(ana_all), np.concatenate(num_all)),
+            "per_parameter": per_parameter}
+
+
 _FLOOR, _RTOL = 1e-6, 1e-4
 
 
@@ -412,11 +447,81 @@ def _fields(report):
                        f"dl.GradCheckReport(difference, per_parameter, worst_entry, eps); got {describe(report)}")
 
 
+IN_PLACE_PARAMS = ("perturb a copy, never the caller's arrays (the caller goes on training with params): "
+                   "theta, spec = dict_to_vector(params) is a new vector, and vector_to_dict(theta, spec) builds "
+                   "new arrays. Restoring by arithmetic (+eps, then -2 eps, then +eps) does not give back the same "
+                   "numbers, since every addition rounds to the nearest float")
+IN_PLACE_GRADS = "leave grads as it was given: flatten copies of its arrays, do not change them"
+
+
+def _uses(fn, name):
+    """Whether ``fn`` calls the global ``name``, itself or through the other functions of its namespace
+    that it calls (a notebook's helper such as ``parts``), lambdas and inner functions included."""
+    namespace = getattr(fn, "__globals__", {})
+    seen, todo = set(), [getattr(fn, "__code__", None)]
+    while todo:
+        code = todo.pop()
+        if code is None or code in seen:
+            continue
+        seen.add(code)
+        if name in code.co_names:
+            return True
+        todo += [const for const in code.co_consts if hasattr(const, "co_names")]
+        todo += [getattr(namespace.get(n), "__code__", None) for n in code.co_names]
+    return False
+
+
+def _in_place(before, after):
+    """A message when gradient_check changed ``params`` or ``grads`` in place, else None.
+
+    Parameters
+    ----------
+    before, after : tuple (cost_fn, params, grads)
+        The arguments before (a deep copy) and after the student's call.
+    """
+    for name, i, hint in (("params", 1, IN_PLACE_PARAMS), ("grads", 2, IN_PLACE_GRADS)):
+        changed = first_change(before[i], after[i], name)
+        if changed is None:
+            continue
+        key = changed[len(name):].strip("[]'\"")
+        old, new = before[i].get(key), after[i].get(key)
+        tiny = (isinstance(old, np.ndarray) and isinstance(new, np.ndarray) and old.shape == new.shape
+                and np.allclose(new, old, rtol=1e-12, atol=0))
+        how = " (in the last digits only)" if tiny else ""
+        return f"your gradient_check changed {changed} in place{how}{HINT}{hint}"
+    return None
+
+
+def _passes_own_test(spec, fn):
+    """Whether ``fn`` is right on cases like the visible ones of ``spec`` (a helper's check)."""
+    for case in spec.cases(np.random.default_rng(0), False):
+        try:
+            if spec.judge(fn, case) is not None:
+                return False
+        except StudentError:
+            return False
+    return True
+
+
 class GradientCheckCheck(Check):
-    """Judges the report's ``difference`` and ``per_parameter`` against the reference's."""
+    """Judges the report's ``difference`` and ``per_parameter`` against the reference's.
+
+    The notebook tells the student to build ``gradient_check`` from their own ``dict_to_vector``,
+    ``vector_to_dict``, ``numerical_gradient`` and ``relative_difference``. On a wrong report, the
+    helpers that the student's function calls (found by name in its globals, as in a notebook) are
+    tried on their own tests' cases, so that the message names a wrong helper, or says that the
+    helpers are right and the error is in ``gradient_check`` itself.
+    """
+
+    helpers = ()  # the helpers' checks, set below
 
     def judge(self, student_fn, case):
-        got = _fields(self.call(student_fn, case))
+        args, kwargs = case.inputs()
+        before = copy.deepcopy(args)
+        got = _fields(student_call(student_fn, args, kwargs, self))
+        changed = _in_place(before, args)
+        if changed:
+            return changed
         problem = self.wrong_dtype(got, ("report.difference", "report.per_parameter"))
         if problem:
             return problem
@@ -426,7 +531,25 @@ class GradientCheckCheck(Check):
             return None
         hint = matching_hint(self.mistakes, got, expected, run=lambda fn: _fields(self.run_reference(case, fn)),
                              same=lambda a, b: _compare_reports(a, b, show=False) is None)
-        return problem if hint is None else f"{problem}{HINT}{hint}"
+        note = self._blame(student_fn)
+        # One hint line, so that the same finding on several cases is shown once.
+        hint = f"{note}; {hint}" if note and hint else note or hint
+        return problem if not hint else f"{problem}{HINT}{hint}"
+
+    def _blame(self, student_fn):
+        """Which of the student's own helpers is wrong, or that they are right; "" when none is used."""
+        used = [spec for spec in self.helpers if _uses(student_fn, spec.name)
+                and own_function(student_fn, spec.reference) is not None]
+        wrong = [spec.name for spec in used if not _passes_own_test(spec, own_function(student_fn, spec.reference))]
+        if wrong:
+            one = len(wrong) == 1
+            return (f"your gradient_check calls your {' and '.join(wrong)}, which {'is' if one else 'are'} wrong "
+                    f"(see {'its test' if one else 'their tests'}): fix {'it' if one else 'them'} first")
+        if used:
+            one = len(used) == 1
+            return (f"your {', '.join(spec.name for spec in used)} {'passes its test' if one else 'pass their tests'}, "
+                    "so the error is in gradient_check itself")
+        return ""
 
 
 GRADIENT_CHECK = GradientCheckCheck(
@@ -449,8 +572,10 @@ GRADIENT_CHECK = GradientCheckCheck(
                 lambda *a, **k: _gc(*a, **k, overall=np.mean)),
         Mistake("grad_keys", "key per_parameter by the parameters' names ('W1', 'b1', ...), as in params",
                 lambda *a, **k: _gc(*a, **k, grad_keys=True)),
+        Mistake("in_place", IN_PLACE_PARAMS, _gc_in_place),
     ],
     alternatives=[_gc_alternative],
 )
+GRADIENT_CHECK.helpers = (DICT_TO_VECTOR, VECTOR_TO_DICT, NUMERICAL_GRADIENT, RELATIVE_DIFFERENCE)
 
 register(NUMERICAL_GRADIENT, DICT_TO_VECTOR, VECTOR_TO_DICT, RELATIVE_DIFFERENCE, GRADIENT_CHECK)

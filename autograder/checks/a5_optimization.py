@@ -50,10 +50,10 @@ def _same_values(a, b):
     return x.shape == y.shape and bool(np.allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True))
 
 
-def _unique_hint(mistakes, got, expected, run):
-    """``HINT`` and the hint of the one mistake that fits, or ""; outputs count as equal by
+def _hint_text(mistakes, got, expected, run):
+    """``HINT`` and the hint of the mistake that alone explains ``got``, or ""; outputs count as equal by
     :func:`_same_values` (NaN equal to NaN)."""
-    hint = matching_hint(mistakes, got, expected, run=run, same=_same_values, unique=True)
+    hint = matching_hint(mistakes, got, expected, run=run, same=_same_values)
     return "" if hint is None else HINT + hint
 
 
@@ -107,6 +107,55 @@ def _mb_no_shuffle(X, Y, batch_size=64, *, rng):
     return _batches(X, Y, batch_size, np.arange(X.shape[1]))
 
 
+def _mb_choice(X, Y, batch_size=64, *, rng):
+    return _batches(X, Y, batch_size, rng.choice(X.shape[1], X.shape[1], replace=False))
+
+
+def _mb_argsort(X, Y, batch_size=64, *, rng):
+    return _batches(X, Y, batch_size, np.argsort(rng.random(X.shape[1])))
+
+
+def _mb_shuffle(X, Y, batch_size=64, *, rng):
+    perm = np.arange(X.shape[1])
+    rng.shuffle(perm)  # shuffles an arange exactly as rng.permutation(m) does
+    return _batches(X, Y, batch_size, perm)
+
+
+OTHER_DRAW = ("every example is there once with its label, but in another order than the notebook's: the random "
+              "calls differ from the one the notebook tells you to make, so the shuffle differs. Draw "
+              "perm = rng.permutation(m) once (rng.choice, np.argsort(rng.random(m)) or np.random give other orders "
+              "from the same seed), and the test can compare your batches with its own")
+
+
+def _reshuffled(got, X, Y, batch_sizes):
+    """Whether the batches hold the columns of X and Y in another order, each example once with its label.
+
+    Parameters
+    ----------
+    got : tuple of ndarray
+        ``(X_batch, Y_batch, X_batch, ...)`` as the student returned them.
+    X, Y : ndarray (n_x, m), (n_y, m)
+        The case's inputs; their columns are distinct.
+    batch_sizes : list of int
+        The right number of examples in each mini-batch.
+    """
+    try:
+        Xs = np.concatenate([np.asarray(a, dtype=np.float64) for a in got[0::2]], axis=1)
+        Ys = np.concatenate([np.asarray(a, dtype=np.float64) for a in got[1::2]], axis=1)
+    except (TypeError, ValueError):
+        return False
+    if Xs.shape != X.shape or Ys.shape != Y.shape or [np.shape(a)[1] for a in got[0::2]] != batch_sizes:
+        return False
+    # Find each shuffled column (features and label together) among the original examples.
+    examples, shuffled = np.vstack([X, Y]).T, np.vstack([Xs, Ys]).T
+    found = [np.flatnonzero(np.all(examples == column, axis=1)) for column in shuffled]
+    if any(len(f) != 1 for f in found):
+        return False
+    order = np.concatenate(found)
+    m = X.shape[1]
+    return np.array_equal(np.sort(order), np.arange(m)) and not np.array_equal(order, np.arange(m))
+
+
 def _mb_alternative(X, Y, batch_size=64, *, rng):
     m = X.shape[1]
     perm = rng.permutation(m)
@@ -145,8 +194,10 @@ class MiniBatchCheck(ReferenceCheck):
             problem = compare(got, expected, names, rtol=self.rtol, atol=self.atol, show_values=show)
         if problem is None:
             return None
-        return problem + _unique_hint(self.mistakes, got, expected,
-                                      lambda fn: self.select(self.run_reference(case, fn))[0])
+        hint = _hint_text(self.mistakes, got, expected, lambda fn: self.select(self.run_reference(case, fn))[0])
+        if not hint and _reshuffled(got, case.args[0], case.args[1], [np.shape(a)[1] for a in expected[0::2]]):
+            hint = HINT + OTHER_DRAW  # any other random call than the notebook's, catalogued or not
+        return problem + hint
 
 
 RANDOM_MINI_BATCHES = MiniBatchCheck(
@@ -163,8 +214,10 @@ RANDOM_MINI_BATCHES = MiniBatchCheck(
                 "perm = rng.permutation(m), not by sampling indices with replacement", _mb_replacement),
         Mistake("no_shuffle", "the examples are not shuffled: take the columns in the order of "
                 "perm = rng.permutation(m) before slicing", _mb_no_shuffle),
+        Mistake("choice", OTHER_DRAW, _mb_choice),
+        Mistake("argsort", OTHER_DRAW, _mb_argsort),
     ],
-    alternatives=[_mb_alternative],
+    alternatives=[_mb_alternative, _mb_shuffle],
 )
 
 # --- ewa -----------------------------------------------------------------------------------
@@ -212,8 +265,7 @@ def _ewa_alternative(values, beta, *, bias_correction=False):
 
 
 EWA = ReferenceCheck(
-    "ewa", unique_hint=True,
-    points=2, reference=introdl.ewa, make_cases=_ewa_cases, outputs=("the array of averages",),
+    "ewa", points=2, reference=introdl.ewa, make_cases=_ewa_cases, outputs=("the array of averages",),
     mistakes=[
         Mistake("no_correction", "with bias_correction=True divide each v_t by (1 - beta**t); the output "
                 "is the uncorrected average", lambda *a, **k: _ewa(*a, **k, correct=False)),
@@ -374,8 +426,8 @@ class OptimizerCheck(Check):
 
     def _hint(self, case, got_steps):
         steps = len(got_steps)
-        return _unique_hint(self.mistakes, got_steps, self._trajectory(self.reference, case, steps),
-                            lambda fn: self._trajectory(fn, case, steps))
+        return _hint_text(self.mistakes, got_steps, self._trajectory(self.reference, case, steps),
+                          lambda fn: self._trajectory(fn, case, steps))
 
     def judge(self, student_fn, case):
         with np.errstate(all="ignore"):  # comparing inf with inf must not warn
@@ -590,6 +642,22 @@ def adam_update(params, grads, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 WRITE_BACK = ("the bias correction is for the step only: store the UNcorrected v and s in the returned state "
               "(the next step averages them further)")
 
+TF1_ADAM = ("this is the TF1/Keras form of Adam, which folds both bias corrections into the step size, "
+            "lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t), and adds eps to the UNcorrected sqrt(s): that moves "
+            "eps, in effect to eps / sqrt(1 - beta2**t), which matters when eps is not tiny next to sqrt(s). The "
+            "notebook's Adam (the paper's Algorithm 1) corrects v and s themselves: "
+            "W = W - lr * v_hat / (np.sqrt(s_hat) + eps)")
+
+
+def _adam_tf1(params, grads, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """TF1's AdamOptimizer and Keras's Adam: the corrections in the step size, eps on the raw sqrt(s)."""
+    t = state["t"] + 1
+    v = {g: beta1 * state["v"][g] + (1 - beta1) * grads[g] for g in state["v"]}
+    s = {g: beta2 * state["s"][g] + (1 - beta2) * grads[g] ** 2 for g in state["s"]}
+    lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+    return {k: p - lr_t * v["d" + k] / (np.sqrt(s["d" + k]) + eps) for k, p in params.items()}, {"t": t, "v": v, "s": s}
+
+
 ADAM_UPDATE = OptimizerCheck(
     "adam_update", points=3, reference=introdl.adam_update, init=introdl.adam_init,
     make_cases=_update_cases(ADAM_SPECS),
@@ -608,6 +676,7 @@ ADAM_UPDATE = OptimizerCheck(
                 "corrected as if it were the first", _ad(t_stored=0)),
         Mistake("s_with_beta1", "s is corrected with beta2: s_hat = s / (1 - beta2**t)", _ad(s_with_beta1=True)),
         Mistake("in_place", IN_PLACE, _ad(in_place=True)),
+        Mistake("tf1_keras", TF1_ADAM, _adam_tf1),
     ],
     alternatives=[_optimizer_alternative(ADAM_SOURCE, "adam_update")],
 )
@@ -629,8 +698,7 @@ def _args_label(*args, **kwargs):
 
 
 INVERSE_TIME_DECAY = ReferenceCheck(
-    "inverse_time_decay", unique_hint=True,
-    points=1, reference=introdl.inverse_time_decay, outputs=("the learning rate",),
+    "inverse_time_decay", points=1, reference=introdl.inverse_time_decay, outputs=("the learning rate",),
     make_cases=_schedule_cases([((e, 0.2, 1.0), {}) for e in (1, 2, 3, 4)] + [((10, 0.05, 0.5), {})],
                                [((0, 0.1, 2.0), {}), ((7, 0.01, 0.3), {}), ((25, 1.0, 0.05), {}), ((3, 0.5, 0.0), {})],
                                label=_args_label),
@@ -643,6 +711,10 @@ INVERSE_TIME_DECAY = ReferenceCheck(
                 "lr0 / (1 + decay_rate)**epoch", lambda e, lr0, r: lr0 / (1 + r) ** e),
         Mistake("precedence", "put the whole denominator in parentheses: lr0 / (1 + decay_rate * epoch)",
                 lambda e, lr0, r: lr0 / 1 + r * e),
+        Mistake("epoch_minus_one", "use the epoch as it is: lr0 / (1 + decay_rate * epoch), not epoch - 1. Epochs "
+                "are counted from 1, and the first epoch already runs at the decayed rate (lr0 = 0.2 with "
+                "decay_rate = 1 gives 0.1 at epoch 1, as in the lecture's table)",
+                lambda e, lr0, r: lr0 / (1 + r * (e - 1))),
     ],
     alternatives=[lambda epoch, lr0, decay_rate: 1 / (1 / lr0 + decay_rate * epoch / lr0)],
 )
@@ -653,8 +725,7 @@ def _exp_label(epoch, lr0, base=None):
 
 
 EXPONENTIAL_DECAY = ReferenceCheck(
-    "exponential_decay", unique_hint=True,
-    points=1, reference=introdl.exponential_decay, outputs=("the learning rate",),
+    "exponential_decay", points=1, reference=introdl.exponential_decay, outputs=("the learning rate",),
     make_cases=_schedule_cases([((1, 0.2), {}), ((10, 0.2), {}), ((5, 0.1, 0.5), {})],
                                [((0, 0.3, 0.9), {}), ((30, 0.01), {}), ((7, 1.0, 0.8), {}), ((2, 0.05, 0.99), {})],
                                label=_exp_label),
@@ -676,10 +747,9 @@ def _stair_label(epoch, lr0, drop, every):
 
 
 STAIRCASE_DECAY = ReferenceCheck(
-    "staircase_decay", unique_hint=True,
-    points=1, reference=introdl.staircase_decay, outputs=("the learning rate",),
+    "staircase_decay", points=1, reference=introdl.staircase_decay, outputs=("the learning rate",),
     make_cases=_schedule_cases([((1, 0.1, 0.5, 10), {}), ((10, 0.1, 0.5, 10), {}), ((25, 0.1, 0.5, 10), {}),
-                                ((7, 0.2, 0.1, 3), {})],
+                                ((6, 0.2, 0.1, 3), {}), ((8, 0.2, 0.5, 5), {})],
                                [((0, 0.3, 0.5, 4), {}), ((9, 0.05, 0.25, 3), {}), ((14, 1.0, 0.9, 5), {}),
                                 ((40, 0.01, 0.5, 7), {}), ((4, 0.3, 0.5, 1), {})],
                                label=_stair_label),
@@ -692,6 +762,9 @@ STAIRCASE_DECAY = ReferenceCheck(
                 "not lr0 * drop * (epoch // every)", lambda e, lr0, d, k: lr0 * d * (e // k)),
         Mistake("epoch_minus_one", "use the epoch as it is: lr0 * drop**(epoch // every) drops for the first "
                 "time at epoch = every", lambda e, lr0, d, k: lr0 * d ** ((e - 1) // k)),
+        Mistake("round", "round(epoch / every) drops the rate half a period early (epoch 8 with every=5 rounds to 2 "
+                "drops, but only 1 full period has passed): count the full periods with epoch // every",
+                lambda e, lr0, d, k: lr0 * d ** round(e / k)),
     ],
     alternatives=[lambda epoch, lr0, drop, every: lr0 * drop ** np.floor(epoch / every)],
 )

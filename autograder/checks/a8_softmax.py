@@ -31,6 +31,11 @@ LECTURE = np.array([[5.0], [2.0], [-1.0], [3.0]])
 # leaves them as 0/0).
 LARGE = np.array([[1000.0, -1000.0, 1000.0], [1001.0, -1002.0, -1000.0], [999.0, -999.0, 998.0]])
 
+# Only the true class of a column is 800 below its max, and column 2 also overflows exp: log(softmax)
+# gives a cost of +inf, while a softmax without the max subtraction gives NaN (inf / inf), so the
+# two mistakes can be told apart.
+APART = np.array([[0.0, 1000.0, 1.0], [-800.0, 1001.0, 2.0], [3.0, 200.0, 0.5]])
+
 
 def _logits(rng, C, m, scale=3.0):
     return np.round(scale * rng.standard_normal((C, m)), 3)
@@ -142,7 +147,7 @@ def _ce_cases(rng, hidden):
         return [case(_logits(rng, 3, 4), "Z and Y of shape (3, 4)"), lecture,
                 case(np.array([[1000.0, 998.0], [1002.0, 1001.0], [999.0, 1003.0]]),
                      "large logits near 1000 (3, 2)"),
-                case(np.array([[0.0, 5.0, 1.0], [-800.0, 0.0, 2.0], [3.0, -900.0, 0.5]]), "logits 800 apart (3, 3)")]
+                Case((APART.copy(), _one_hot([1, 2, 0], 3)), label="logits 800 apart (3, 3), true classes [1, 2, 0]")]
     return [case(_logits(rng, 2, 1)), case(_logits(rng, 10, 6)), case(_large_logits(rng, 5, 3)),
             case(np.round(rng.uniform(-1005, -995, (3, 4)), 3)), case(_logits(rng, 4, 5, scale=300.0)),
             case(_logits(rng, 3, 8))]

@@ -188,13 +188,10 @@ class ReferenceCheck(Check):
     compare_parts : tuple of int or None
         Which parts of a tuple output to compare (e.g. not an opaque cache); all when None.
     rtol, atol : float
-    unique_hint : bool
-        Name a mistake only when it is the only one that fits the case (default: the first).
     """
 
-    def __init__(self, name, *, outputs=None, compare_parts=None, rtol=RTOL, atol=ATOL, unique_hint=False, **kw):
+    def __init__(self, name, *, outputs=None, compare_parts=None, rtol=RTOL, atol=ATOL, **kw):
         super().__init__(name, **kw)
-        self.unique_hint = unique_hint
         self.outputs = outputs
         self.compare_parts = compare_parts
         self.rtol, self.atol = rtol, atol
@@ -224,7 +221,7 @@ class ReferenceCheck(Check):
         problem = compare(got, expected, name, rtol=self.rtol, atol=self.atol, show_values=not case.hidden)
         if problem is None:
             return None
-        hint = matching_hint(self.mistakes, got, expected, unique=self.unique_hint,
+        hint = matching_hint(self.mistakes, got, expected,
                              run=lambda fn: self.select(self.run_reference(case, fn))[0],
                              same=lambda a, b: compare(a, b, name, rtol=self.rtol, atol=self.atol) is None)
         return problem if hint is None else f"{problem}{HINT}{hint}"

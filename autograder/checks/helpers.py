@@ -104,8 +104,15 @@ def first_change(before, after, path, *, scalars=False):
     return None
 
 
-def matching_hint(mistakes, got, expected, *, run, same, unique=False):
-    """The hint of the catalogued mistake that the student's output fits, or None.
+def matching_hint(mistakes, got, expected, *, run, same):
+    """The hint of the catalogued mistake that is the only explanation of the student's output, or None.
+
+    A mistake fits a case when its output differs from ``expected`` (on a case where it gives
+    the right answer it cannot be told apart) and equals ``got``. When mistakes with different
+    hints fit the same case, the output does not say which one the student made, so no hint is
+    given there: a wrong hint sends a student after an error they did not make. Each catalogued
+    mistake has cases of its own where it is the only one that fits
+    (``tests/test_check_catalogue.py`` asserts that every mistake gets its hint and no other's).
 
     Parameters
     ----------
@@ -116,28 +123,21 @@ def matching_hint(mistakes, got, expected, *, run, same, unique=False):
         The mistake's output on the same case. A mistake that raises says nothing.
     same : callable (a, b) -> bool
         Whether two outputs count as equal.
-    unique : bool
-        Name a mistake only when it is the only one that fits (by its hint), leaving a case
-        that several fit to other cases; by default the first that fits.
 
     Returns
     -------
     str or None
-        The hint of a mistake that fits: its output differs from ``expected`` (on a case where
-        it gives the right answer it cannot be told apart) and equals ``got``.
+        The hint shared by every mistake that fits, or None when none fits or several hints do.
     """
-    fits = []
+    fits = set()
     for mistake in mistakes:
         try:
             wrong = run(mistake.fn)
         except Exception:  # noqa: BLE001 - a variant that cannot run on this case says nothing
             continue
-        if same(wrong, expected) or not same(got, wrong):
-            continue
-        if not unique:
-            return mistake.hint
-        fits.append(mistake.hint)
-    return fits[0] if len(set(fits)) == 1 else None
+        if not same(wrong, expected) and same(got, wrong):
+            fits.add(mistake.hint)
+    return fits.pop() if len(fits) == 1 else None
 
 
 def own_function(student_fn, reference):

@@ -48,7 +48,7 @@ def record(spec, cases):
     -------
     dict
         ``name``, ``points``, ``outputs``, ``compare_parts``, ``rtol``, ``atol``,
-        ``unique_hint``, the contracts (``dtype``, ``copies``, and ``parameters``, the reference's
+        the contracts (``dtype``, ``copies``, and ``parameters``, the reference's
         parameter names that messages use), ``mistakes`` (list of ``(key, hint)`` in catalogue order) and ``cases``:
         per case ``args``, ``kwargs``, ``label``, ``seed``, ``expected`` (the reference's output)
         and ``wrong`` (mistake key -> its output; a mistake that raises is left out, as the
@@ -71,7 +71,7 @@ def record(spec, cases):
                          "expected": spec.select(spec.run_reference(case))[0], "wrong": wrong})
     return {"format": FORMAT, "name": spec.name, "points": spec.points, "outputs": spec.outputs,
             "compare_parts": spec.compare_parts, "rtol": spec.rtol, "atol": spec.atol,
-            "unique_hint": spec.unique_hint, "dtype": None if spec.dtype is None else spec.dtype.str,
+            "dtype": None if spec.dtype is None else spec.dtype.str,
             "copies": spec.copies, "parameters": spec.parameters,
             "mistakes": [(m.key, m.hint) for m in spec.mistakes], "cases": recorded}
 
@@ -127,7 +127,7 @@ def replay(data, cls=ReferenceCheck):
     check_class = type(f"Recorded{cls.__name__}", (_Replay, cls), {})
     spec = check_class(
         data["name"], points=data["points"], reference=None, outputs=data["outputs"],
-        compare_parts=data["compare_parts"], rtol=data["rtol"], atol=data["atol"], unique_hint=data["unique_hint"],
+        compare_parts=data["compare_parts"], rtol=data["rtol"], atol=data["atol"],
         dtype=data["dtype"], copies=data["copies"], parameters=data["parameters"],
         mistakes=[Mistake(key, hint, _RecordedOutput(key)) for key, hint in data["mistakes"]])
     spec.recorded_cases = [_RecordedCase(case) for case in data["cases"]]
