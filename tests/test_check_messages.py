@@ -58,8 +58,8 @@ def _perturbing_gradient_check(cost_fn, params, grads, *, eps=1e-7):
 
 def test_an_arithmetic_restore_is_named_with_the_parameter_and_why_it_fails():
     report = run_check(REGISTRY["gradient_check"], _perturbing_gradient_check).report()
-    assert "changed the last digits of its input params['W1'] in place" in report, report
-    assert "x + eps - 2*eps + eps != x" in report
+    assert "changed params['W1'] in place (in the last digits only)" in report, report
+    assert "(+eps, then -2 eps, then +eps) does not give back the same numbers" in report
     assert "argument 2" not in report and "A * D" not in report
 
 
@@ -106,24 +106,25 @@ def test_vector_to_dict_must_return_copies():
     assert copies.passed == copies.total, copies.report()
 
 
-def _rounding_staircase(epoch, lr0, drop, every):
-    return lr0 * drop ** round(epoch / every)
-
-
 def test_a_test_cell_prints_one_total(capsys):
     """The visible call counts visible cases without points; the hidden call right after gives the total."""
     spec = REGISTRY["staircase_decay"]
     rng = np.random.default_rng(0)  # the schedule cases do not draw
-    hidden = spec.cases(rng, True)
-    wrong = sum(round(c.args[0] / c.args[3]) != c.args[0] // c.args[3] for c in hidden)
-    visible = len(spec.cases(rng, False))
-    assert wrong > 0 and all(round(c.args[0] / c.args[3]) == c.args[0] // c.args[3] for c in spec.cases(rng, False))
+    seen = {c.args for c in spec.cases(rng, False)}
 
-    assert check("staircase_decay", _rounding_staircase) == spec.points
+    def fits_the_visible_cases(epoch, lr0, drop, every):  # right on the visible cases only
+        right = lr0 * drop ** (epoch // every)
+        return right if (epoch, lr0, drop, every) in seen else 2 * right
+
+    hidden = spec.cases(rng, True)
+    wrong, visible = sum(c.args not in seen for c in hidden), len(seen)
+    assert wrong > 0
+
+    assert check("staircase_decay", fits_the_visible_cases) == spec.points
     first = capsys.readouterr().out
     assert first.strip() == (f"✓ staircase_decay: all {visible} visible test cases passed; "
                              "hidden test cases also count at grading.")
-    score = check("staircase_decay", _rounding_staircase, hidden=True)
+    score = check("staircase_decay", fits_the_visible_cases, hidden=True)
     second = capsys.readouterr().out
     passed, total = visible + len(hidden) - wrong, visible + len(hidden)
     assert score == pytest.approx(spec.points * passed / total)
