@@ -1,4 +1,4 @@
-"""The ``autograder`` command: release, validate, grade, similarity, check and export.
+"""The ``autograder`` command: release, validate, roster, grade, similarity, check and export.
 
 This layer only parses arguments and prints; the work is done by the modules of
 :mod:`autograder.grading`, which the tests call directly.
@@ -26,7 +26,7 @@ from .submission import STATUSES
 from .validate import validate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Release, validate, grade, compare, self-check and export the course's notebooks.")
+                  help="Release, validate, grade, compare, self-check and export the course's notebooks; import a roster.")
 console = Console(highlight=False, soft_wrap=False)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
