@@ -15,8 +15,9 @@ exact comparison over a statistical test of the spread: a statistical test needs
 and a tolerance, and would still blur the difference between ``sqrt(2/n_prev)`` and a wrong
 constant on nearly square layers; with the draw fixed, every wrong scale shows on every case,
 small layers included. All layers of the cases are non-square, so that fan-in and fan-out
-differ. When the numbers differ although the shapes, the biases and the spread of the weights
-look right, the message says that the draw itself differs from the stated one.
+differ. When each W is the stated draw times a wrong factor, the message names the layer, the
+factor and the method's scale; when the numbers differ although the shapes, the biases and the
+spread of the weights look right, it says that the draw itself differs from the stated one.
 """
 
 import numpy as np
