@@ -1,11 +1,12 @@
 """``make bench``: run every benchmark and write benchmarks/results.md.
 
-``--only grading`` measures section 6 again and replaces it; ``--json PATH`` also keeps section 6's
-measurement, which ``--only grading --from PATH`` renders again without measuring.
+``--only grading`` or ``--only cell-times`` measures section 6 or 8 again and replaces it; ``--json PATH``
+also keeps section 6's measurement, which ``--only grading --from PATH`` renders again without measuring.
 """
 
 import argparse
 import datetime
+import os
 import sys
 from pathlib import Path
 
@@ -79,6 +80,23 @@ def notebooks(times):
     return lines
 
 
+def cell_times(repeats=3):
+    """Section 8: the cells whose time a notebook states, measured (the fastest of ``repeats`` runs)."""
+    before = os.getloadavg()
+    rows = bench_notebooks.claimed_cells(repeats)
+    after = os.getloadavg()
+    lines = ["## 8. Cells whose time a notebook states", "",
+             f"Measured on {datetime.date.today()}: each notebook that states a time (\"About N s\", about its "
+             f"next code cell) run {repeats} times top to bottom in a fresh kernel with one BLAS thread; the "
+             "fastest of each cell's wall times, from sending the cell to the kernel's reply. Load average "
+             f"(1 min) before {before[0]:.2f}, after {after[0]:.2f}. tests/test_notebook_text.py holds each "
+             "claim to within 2x of these figures; `python benchmarks/run.py --only cell-times` measures "
+             "this section again.", "",
+             "| notebook | cell | seconds |", "|---|---|---|"]
+    lines += [f"| {r['notebook']} | {r['cell']} | {r['seconds']:.2f} |" for r in rows]
+    return lines
+
+
 def grading(times, json_out=None):
     """Section 6's measurement; its estimate uses the solution run times of section 5, measured in the
     same run. With ``json_out`` the measurement is also written there."""
@@ -88,7 +106,16 @@ def grading(times, json_out=None):
     return m
 
 
-GRADING = "## 6. "
+GRADING, CELL_TIMES = "## 6. ", "## 8. "
+
+
+def replace_section(text, heading, lines):
+    """``text`` with the section that starts with ``heading`` replaced by ``lines`` (appended if absent)."""
+    if heading not in text:
+        return text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+    start = text.index(heading)
+    end = text.find("\n## ", start + 1)  # later sections stay
+    return text[:start] + "\n".join(lines) + "\n" + (text[end:] if end != -1 else "")
 
 
 def only_grading(out=RESULTS, json_out=None, saved=None):
@@ -96,14 +123,18 @@ def only_grading(out=RESULTS, json_out=None, saved=None):
     and replace it in results.md, keeping the other sections of the last full run. With ``saved``
     (``--from``), render the measurement saved there instead of measuring."""
     m = report_grading.read(saved) if saved else grading(bench_notebooks.all_notebooks(), json_out)
-    text = out.read_text()
-    head = text[:text.index(GRADING)] if GRADING in text else text.rstrip("\n") + "\n\n"
-    after = text.find("\n## ", text.index(GRADING) + 1) if GRADING in text else -1  # later sections stay
     lines = report_grading.section(m)
     lines.insert(2, f"Regenerated alone on {m['date']} (`python benchmarks/run.py --only grading`; "
                     "the solution times it uses were measured again in that run, not the ones of section 5 above).")
     lines.insert(3, "")
-    out.write_text(head + "\n".join(lines) + "\n" + (text[after:] if after != -1 else ""))
+    out.write_text(replace_section(out.read_text(), GRADING, lines))
+    print("\n".join(lines))
+
+
+def only_cell_times(out=RESULTS):
+    """``run.py --only cell-times``: measure section 8 again and replace it, keeping the other sections."""
+    lines = cell_times()
+    out.write_text(replace_section(out.read_text(), CELL_TIMES, lines))
     print("\n".join(lines))
 
 
@@ -112,7 +143,7 @@ def main(out=RESULTS, json_out=None):
     sections = [training_step(), batchnorm(), gradcheck()]
     times = bench_notebooks.all_notebooks()
     sections += [notebooks(times), report_grading.section(grading(times, json_out)),
-                 bench_similarity.section(bench_similarity.measure())]
+                 bench_similarity.section(bench_similarity.measure()), cell_times()]
     text = [f"# Benchmark results ({datetime.date.today()})", "",
             "Produced by `make bench` (benchmarks/run.py). Medians of 7 interleaved repeats; "
             "compare ratios, not absolute times, across runs.", ""]
@@ -125,14 +156,20 @@ def main(out=RESULTS, json_out=None):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Run the benchmarks and write benchmarks/results.md.")
-    parser.add_argument("--only", choices=["grading"], help="measure section 6 again and replace it")
+    parser.add_argument("--only", choices=["grading", "cell-times"],
+                        help="measure section 6 (grading) or 8 (the cells whose time a notebook states) again "
+                             "and replace it")
     parser.add_argument("--json", type=Path, help="also write section 6's measurement to this file")
     parser.add_argument("--from", dest="saved", type=Path,
                         help="with --only grading: render section 6 from this saved measurement, measuring nothing")
     args = parser.parse_args()
-    if args.saved and (not args.only or args.json):
+    if args.saved and (args.only != "grading" or args.json):
         parser.error("--from needs --only grading, and measures nothing to write with --json")
-    if args.only:
+    if args.json and args.only == "cell-times":
+        parser.error("--json keeps section 6's measurement; --only cell-times does not measure it")
+    if args.only == "cell-times":
+        only_cell_times()
+    elif args.only:
         only_grading(json_out=args.json, saved=args.saved)
     else:
         main(json_out=args.json)

@@ -73,3 +73,32 @@ def fit_normalizer(X):
     return mu, sigma
 """)
         assert check("fit_normalizer", ns["fit_normalizer"], hidden=True) == 3, guard
+
+
+def test_the_stated_draw_with_a_wrong_scale_is_told_the_scale_not_the_draw():
+    # Xavier with the fan-out: the right numbers of the draw, each layer multiplied by sqrt(1 / n).
+    ns = _student(SCALES + """
+def initialize_parameters(layer_dims, method="he", *, rng):
+    params = {}
+    for l in range(1, len(layer_dims)):
+        n_prev, n = layer_dims[l - 1], layer_dims[l]
+        scale = np.sqrt(1 / n) if method == "xavier" else (0.0 if method == "zeros" else SCALE[method](n_prev, n))
+        params["W" + str(l)] = rng.standard_normal((n, n_prev)) * scale
+        params["b" + str(l)] = np.zeros((n, 1))
+    return params
+""")
+    report = run_check(REGISTRY["initialize_parameters"], ns["initialize_parameters"]).report()
+    # The visible xavier case is [5, 2, 3]: W1 has n_prev = 5, n = 2, so sqrt(1/2) instead of sqrt(1/5).
+    assert "W1 (n_prev = 5, n_l = 2) is the draw times 0.7071, and method 'xavier' multiplies it by 0.4472" in report
+    assert "not the stated draw" not in report
+
+
+def test_a_constant_feature_with_sigma_plus_epsilon_is_told_to_use_1():
+    ns = _student("""
+def fit_normalizer(X):
+    mu = X.mean(axis=1, keepdims=True)
+    return mu, X.std(axis=1, keepdims=True) + 1e-8
+""")
+    result = run_check(REGISTRY["fit_normalizer"], ns["fit_normalizer"])
+    assert result.passed < result.total
+    assert "set a constant feature's sigma to 1" in result.report()

@@ -6,7 +6,7 @@ import introdl
 
 from .core import Case, Mistake, ReferenceCheck, StudentError
 from .helpers import describe
-from .registry import register
+from .registry import HINT, register
 
 # --- split_sizes -------------------------------------------------------------------------
 
@@ -42,13 +42,38 @@ def _sizes_fixed(m, ratios):
     return round(0.6 * m), round(0.2 * m), m - round(0.6 * m) - round(0.2 * m)
 
 
+def _sizes_truncate(m, ratios):
+    n_dev, n_test = int(m * ratios[1]), int(m * ratios[2])
+    return m - n_dev - n_test, n_dev, n_test
+
+
+def _sizes_round_all(m, ratios):
+    return tuple(round(m * r) for r in ratios)
+
+
 def _sizes_alternative(m, ratios):
     n_dev, n_test = (round(m * r) for r in ratios[1:])
     return m - n_dev - n_test, n_dev, n_test
 
 
-SPLIT_SIZES = ReferenceCheck(
-    "split_sizes", points=2, reference=introdl.split_sizes, make_cases=_split_sizes_cases,
+class SplitSizesCheck(ReferenceCheck):
+    """Sizes are numbers of examples: whole numbers, which the later cell slices with."""
+
+    def judge_output(self, out, case):
+        problem = super().judge_output(out, case)
+        if problem is not None:
+            return problem
+        got, names = self.select(out)
+        for name, size in zip(names, got, strict=True):
+            if not isinstance(size, int | np.integer):
+                return (f"{name} is {size!r}, a {type(size).__name__}: sizes count examples and must be "
+                        "whole numbers (int), since train_dev_test_split slices with them. "
+                        "round(x) gives an int, round(x, 0) and np.round(x) give floats")
+        return None
+
+
+SPLIT_SIZES = SplitSizesCheck(
+    "split_sizes", points=2, reference=introdl.split_sizes, make_cases=_split_sizes_cases, unique_hint=True,
     outputs=("n_train", "n_dev", "n_test"),
     mistakes=[
         Mistake("floor_all", "the three sizes do not add up to m: give the rounding leftovers to the "
@@ -58,6 +83,11 @@ SPLIT_SIZES = ReferenceCheck(
         Mistake("percent", "the ratios are fractions (0.6), not percentages (60)", _sizes_percent),
         Mistake("fixed", "the sizes ignore the ratios argument: always 60/20/20 is only right for small data",
                 _sizes_fixed),
+        Mistake("truncate", "round the dev and test sizes to the NEAREST whole example with round(m * r): int() "
+                "drops the fraction (int(179.7) is 179, round(179.7) is 180)", _sizes_truncate),
+        Mistake("round_all", "round only the dev and test sizes and give the training set the rest, "
+                "n_train = m - n_dev - n_test: three sizes rounded separately can add up to m + 1 or m - 1",
+                _sizes_round_all),
     ],
     alternatives=[_sizes_alternative],
 )
@@ -98,6 +128,12 @@ def _split_rows(X, Y, ratios, *, rng):
             (Xs[:, n_train:], Ys[:, n_train:]))
 
 
+def _split_choice(X, Y, ratios, *, rng):
+    n_train, n_dev, _ = introdl.split_sizes(X.shape[1], ratios)
+    parts = np.split(rng.choice(X.shape[1], size=X.shape[1], replace=False), [n_train, n_train + n_dev])
+    return tuple((X[:, i], Y[:, i]) for i in parts)
+
+
 def _split_alternative(X, Y, ratios, *, rng):
     m = X.shape[1]
     perm = rng.permutation(m)
@@ -117,6 +153,41 @@ class SplitCheck(ReferenceCheck):
                                f"got {describe(out)}")
         return tuple(a for part in out for a in part), self.outputs
 
+    def judge_output(self, out, case):
+        problem = super().judge_output(out, case)
+        if problem is None or HINT in problem:
+            return problem
+        hint = self._what_the_parts_show(out, case)
+        return problem if hint is None else f"{problem}{HINT}{hint}"
+
+    @staticmethod
+    def _what_the_parts_show(out, case):
+        """A hint read from the student's parts themselves: their sizes, whether the labels followed
+        their examples, and whether they are a valid shuffle that is only another draw."""
+        X, Y, ratios = case.args
+        m = X.shape[1]
+        parts = [(np.asarray(Xp), np.asarray(Yp)) for Xp, Yp in out]
+        if any(Xp.ndim != 2 or Xp.shape[0] != X.shape[0] or Yp.ndim != 2 or Yp.shape[1] != Xp.shape[1]
+               for Xp, Yp in parts):
+            return None
+        sizes, expected = tuple(Xp.shape[1] for Xp, _ in parts), introdl.split_sizes(m, ratios)
+        if sizes != expected:
+            return (f"your parts hold {sizes[0]}, {sizes[1]} and {sizes[2]} examples; for m = {m} and ratios "
+                    f"{ratios} they should hold {expected[0]}, {expected[1]} and {expected[2]} "
+                    "(split_sizes): if you call your own split_sizes, check that one first")
+        column = {X[:, j].tobytes(): j for j in range(m)}  # the cases' columns are all distinct
+        index = [column.get(np.ascontiguousarray(Xp[:, i], dtype=X.dtype).tobytes())
+                 for Xp, _ in parts for i in range(Xp.shape[1])]
+        if None in index or sorted(index) != list(range(m)):
+            return None
+        labels = np.hstack([Yp for _, Yp in parts])
+        if not np.array_equal(labels, Y[:, index]):
+            return ("the labels no longer belong to their examples: index X and Y with the same permutation "
+                    "(X[:, idx] and Y[:, idx])")
+        return ("your parts are a valid shuffle, but not the draw the notebook asks for: make exactly one "
+                "random call, perm = rng.permutation(m), and cut perm in order (the test replays that draw, "
+                "so rng.choice, np.random or a second call to rng give other numbers)")
+
 
 TRAIN_DEV_TEST_SPLIT = SplitCheck(
     "train_dev_test_split", points=2, reference=introdl.train_dev_test_split, make_cases=_split_cases,
@@ -128,6 +199,9 @@ TRAIN_DEV_TEST_SPLIT = SplitCheck(
                 "belong to their examples: draw ONE permutation and index both with it", _split_separate_perms),
         Mistake("overlap", "the test part overlaps the dev part: test starts after train and dev, at n_train + n_dev",
                 _split_rows),
+        Mistake("choice", "shuffle with the notebook's call, perm = rng.permutation(m): rng.choice(m, m, "
+                "replace=False) is also a random permutation, but other numbers than the draw the test replays",
+                _split_choice),
     ],
     alternatives=[_split_alternative],
 )
@@ -136,9 +210,14 @@ TRAIN_DEV_TEST_SPLIT = SplitCheck(
 
 
 def _error_cases(rng, hidden):
-    sizes = [10, 1] if not hidden else [37, 200]
+    if not hidden:
+        # Three errors in ten (neither 1/m nor an accuracy of 1 - 1/m), then every prediction wrong.
+        y = np.array([3, 1, 4, 1, 5, 9, 2, 6, 5, 3])
+        y_pred = np.array([3, 1, 4, 7, 5, 9, 0, 6, 5, 8])
+        return [Case((y_pred, y), label="m=10, 3 wrong"),
+                Case((np.array([1, 2, 3, 4]), np.array([2, 3, 4, 5])), label="m=4, all wrong")]
     cases = []
-    for m in sizes:
+    for m in [37, 200]:
         y = rng.integers(0, 10, size=m)
         y_pred = np.where(rng.random(m) < 0.7, y, rng.integers(0, 10, size=m))
         cases.append(Case((y_pred, y), label=f"m={m}"))
@@ -154,6 +233,15 @@ ERROR_RATE = ReferenceCheck(
                 lambda y_pred, y_true: float(np.sum(y_pred != y_true))),
         Mistake("percent", "return a fraction in [0, 1], not a percentage",
                 lambda y_pred, y_true: float(100 * np.mean(y_pred != y_true))),
+        Mistake("floor_division", "divide with /, not //: the number of errors // m is integer division and "
+                "rounds every error rate below 1 down to 0",
+                lambda y_pred, y_true: float(np.sum(y_pred != y_true) // len(y_true))),
+        Mistake("where_tuple", "np.where(condition) returns a tuple with one array of indices per dimension, so "
+                "len() of it is 1: count the errors with np.sum(y_pred != y_true) or np.count_nonzero",
+                lambda y_pred, y_true: len(np.where(y_pred != y_true)) / len(y_true)),
+        Mistake("label_distance", "compare the labels for equality (y_pred != y_true), not by their difference: "
+                "labels are categories, a 3 predicted as 4 is as wrong as a 3 predicted as 9",
+                lambda y_pred, y_true: float(np.mean(np.abs(y_pred - y_true)))),
     ],
     alternatives=[lambda y_pred, y_true: 1.0 - np.count_nonzero(y_pred == y_true) / len(y_true)],
 )
@@ -194,6 +282,12 @@ DIAGNOSE = DiagnoseCheck(
                 "train_error - human_error", lambda tr, dv, *, human_error=0.0: _label(tr > 0.02, dv - tr > 0.02)),
         Mistake("dev_for_variance", "variance is the GAP between dev and train error, not the dev error itself",
                 lambda tr, dv, *, human_error=0.0: _label(tr - human_error > 0.02, dv > 0.02)),
+        Mistake("word_order", "return the notebook's exact string for both problems, 'high bias and high variance' "
+                "(bias first): the test compares the strings",
+                lambda tr, dv, *, human_error=0.0: _label(tr - human_error > 0.02, dv - tr > 0.02).replace(
+                    "high bias and high variance", "high variance and high bias")),
+        Mistake("percent_tolerance", "the errors are fractions (0.11 for 11%), so the tolerance of 2 percentage "
+                "points is 0.02, not 2", lambda tr, dv, *, human_error=0.0: _label(tr - human_error > 2, dv - tr > 2)),
     ],
     alternatives=[lambda tr, dv, *, human_error=0.0: _label(tr - human_error > 0.02, dv - tr > 0.02)],
 )

@@ -15,8 +15,9 @@ exact comparison over a statistical test of the spread: a statistical test needs
 and a tolerance, and would still blur the difference between ``sqrt(2/n_prev)`` and a wrong
 constant on nearly square layers; with the draw fixed, every wrong scale shows on every case,
 small layers included. All layers of the cases are non-square, so that fan-in and fan-out
-differ. When the numbers differ although the shapes, the biases and the spread of the weights
-look right, the message says that the draw itself differs from the stated one.
+differ. When each W is the stated draw times a wrong factor, the message names the layer, the
+factor and the method's scale; when the numbers differ although the shapes, the biases and the
+spread of the weights look right, it says that the draw itself differs from the stated one.
 """
 
 import numpy as np
@@ -66,6 +67,17 @@ def _fit(X, *, axis=1, power=0.5, ddof=0, guard=True, center=True, keepdims=True
     return mu, sigma
 
 
+def _fit_eps(X):
+    mu, _ = _fit(X)
+    return mu, np.sqrt(np.mean((X - mu) ** 2, axis=1, keepdims=True)) + 1e-8
+
+
+def _fit_range(X):
+    mu, _ = _fit(X)
+    spread = X.max(axis=1, keepdims=True) - X.min(axis=1, keepdims=True)
+    return mu, np.where(spread == 0, 1.0, spread)
+
+
 def _fit_alternative(X):
     m = X.shape[1]
     mu = np.sum(X, axis=1, keepdims=True) / m
@@ -89,6 +101,13 @@ FIT_NORMALIZER = ReferenceCheck(
                 lambda X: _fit(X, ddof=1)),
         Mistake("not_centered", "the variance is the mean of (X - mu)**2: subtract the mean first; "
                 "np.mean(X**2) is not the spread of a feature whose mean is not 0", lambda X: _fit(X, center=False)),
+        Mistake("eps_guard", "set a constant feature's sigma to 1: adding a small epsilon (sigma + 1e-8) avoids "
+                "the NaN but leaves sigma = 1e-8 there, so a dev value that differs from the training constant "
+                "is blown up 10^8 times", lambda X: _fit_eps(X)),
+        Mistake("swapped_outputs", "return mu first, then sigma: mu, sigma = fit_normalizer(X)",
+                lambda X: _fit(X)[::-1]),
+        Mistake("range", "sigma is the standard deviation, not the range max - min: min-max scaling is another "
+                "normalization, the lecture's divides by the standard deviation", lambda X: _fit_range(X)),
     ],
     alternatives=[_fit_alternative],
 )
@@ -123,6 +142,7 @@ def _normalize_alternative(X, mu, sigma):
 
 NORMALIZE = ReferenceCheck(
     "normalize", points=2, reference=introdl.normalize, make_cases=_normalize_cases, outputs=("X_norm",),
+    unique_hint=True,
     mistakes=[
         Mistake("own_statistics", "use the mu and sigma you are given (the TRAINING statistics), not statistics "
                 "computed from X: dev and test data must go through the very same transformation as the "
@@ -134,6 +154,11 @@ NORMALIZE = ReferenceCheck(
                 lambda X, mu, sigma: X - mu),
         Mistake("precedence", "mind the parentheses: X - mu / sigma divides only mu; write (X - mu) / sigma",
                 lambda X, mu, sigma: X - mu / sigma),
+        Mistake("own_mean", "subtract the mu you are given (the TRAINING mean), not the mean of X: dev and test "
+                "data must go through the very same transformation as the training data",
+                lambda X, mu, sigma: (X - X.mean(axis=1, keepdims=True)) / sigma),
+        Mistake("sqrt_sigma", "sigma is already the standard deviation: divide by sigma itself, not by "
+                "np.sqrt(sigma)", lambda X, mu, sigma: (X - mu) / np.sqrt(sigma)),
     ],
     alternatives=[_normalize_alternative],
 )
@@ -148,7 +173,8 @@ _SCALE = {
 }
 
 
-def _init(layer_dims, method="he", *, rng, scales=None, bias=False, transposed=False, draw_transposed=False):
+def _init(layer_dims, method="he", *, rng, scales=None, bias=False, transposed=False, draw_transposed=False,
+          uniform=False):
     """initialize_parameters with knobs for the catalogue's wrong variants (the stated draw order)."""
     scales = {**_SCALE, **(scales or {})}
     params = {}
@@ -158,6 +184,8 @@ def _init(layer_dims, method="he", *, rng, scales=None, bias=False, transposed=F
             W = np.zeros((n, n_prev))
         elif draw_transposed:
             W = rng.standard_normal((n_prev, n)).T * scales[method](n_prev, n)
+        elif uniform:
+            W = rng.random((n, n_prev)) * scales[method](n_prev, n)
         else:
             W = rng.standard_normal((n_prev, n) if transposed else (n, n_prev)) * scales[method](n_prev, n)
         params[f"W{l}"] = W
@@ -203,8 +231,23 @@ def _spread_looks_right(params, layer_dims, method):
     return z.size >= 6 and 0.5 < np.sqrt(np.mean(z**2)) < 2.0
 
 
+def _scale_factors(params, expected, layer_dims):
+    """``{l: factor}`` when each W{l} is the stated draw times one factor per layer, else None."""
+    factors = {}
+    for l in range(1, len(layer_dims)):
+        W, W_ref = params.get(f"W{l}"), expected[f"W{l}"]
+        if np.shape(W) != W_ref.shape or not np.any(W_ref):
+            return None
+        W = np.asarray(W, dtype=float)
+        factor = float(np.sum(W * W_ref) / np.sum(W_ref * W_ref))
+        if not np.allclose(W, factor * W_ref, rtol=1e-9, atol=0.0):
+            return None
+        factors[l] = factor
+    return factors
+
+
 class InitCheck(ReferenceCheck):
-    """Exact comparison (the notebook states the draw); says so when only the draw differs."""
+    """Exact comparison (the notebook states the draw); says whether the draw or only its scale differs."""
 
     def judge(self, student_fn, case):
         problem = super().judge(student_fn, case)
@@ -213,6 +256,14 @@ class InitCheck(ReferenceCheck):
         method = case.args[1] if len(case.args) > 1 else "he"
         got = self.call(student_fn, case)
         dims = case.args[0]
+        factors = _scale_factors(got, self.run_reference(case), dims) if isinstance(got, dict) else None
+        if method != "zeros" and factors and any(not np.isclose(f, 1.0) for f in factors.values()):
+            l = next(l for l, f in factors.items() if not np.isclose(f, 1.0))
+            scale = _SCALE[method](dims[l - 1], dims[l])
+            return (f"{problem}{HINT}your weights are the stated draw, but with the wrong scale: W{l} "
+                    f"(n_prev = {dims[l - 1]}, n_l = {dims[l]}) is the draw times {factors[l] * scale:.4g}, "
+                    f"and method {method!r} multiplies it by {scale:.4g}. Check the formula of the scale "
+                    "in the table (which n, and where the square root goes)")
         biases_zero = isinstance(got, dict) and all(
             np.shape(got.get(f"b{l}")) == (dims[l], 1) and not np.any(got[f"b{l}"]) for l in range(1, len(dims)))
         if method != "zeros" and biases_zero and _spread_looks_right(got, dims, method):
@@ -245,6 +296,12 @@ INITIALIZE_PARAMETERS = InitCheck(
                 "values to break the symmetry", lambda *a, **k: _init(*a, **k, bias=True)),
         Mistake("transposed", "W{l} has shape (n_l, n_prev): one row per unit of layer l, one column per input, "
                 "so that W @ A_prev works", lambda *a, **k: _init(*a, **k, transposed=True)),
+        Mistake("he_sqrt_precedence", "He's scale is np.sqrt(2 / n_prev), the square root of the whole "
+                "fraction: np.sqrt(2) / n_prev is another number",
+                lambda *a, **k: _init(*a, **k, scales={"he": lambda n_prev, n: np.sqrt(2.0) / n_prev})),
+        Mistake("uniform", "draw from the standard normal distribution, rng.standard_normal, not uniformly from "
+                "[0, 1) with rng.random: uniform weights are all positive and have another spread",
+                lambda *a, **k: _init(*a, **k, uniform=True)),
         Mistake("draw_transposed", "draw W with the shape (n_l, n_prev) directly: "
                 "rng.standard_normal((n_prev, n_l)).T has the right shape but other numbers than the stated draw",
                 lambda *a, **k: _init(*a, **k, draw_transposed=True)),
