@@ -103,8 +103,9 @@ def test_following_the_guide_adds_a_graded_function_that_grades_right_and_wrong_
     with open(root / "autograder" / "checks" / "a5_optimization.py", "a", encoding="utf-8") as module:
         module.write("\n\n" + blocks["check"])
     (catalogue,) = run_block(root, blocks["catalogue"])
-    # the catalogue: 4 mistakes x 2, the alternative, the reference, unfinished; recorded: 2
-    assert re.search(r"\b13 passed\b", catalogue), catalogue
+    # the catalogue: 4 mistakes x 4 (rejected, visible, own hint on a visible case, no other's hint), the
+    # alternative, the reference, unfinished; recorded: 2
+    assert re.search(r"\b21 passed\b", catalogue), catalogue
 
     # step 3: the cells script, run from the course root
     subprocess.run([sys.executable, "-c", for_fixture(blocks["cells"])], cwd=root, check=True,

@@ -73,7 +73,7 @@ class SplitSizesCheck(ReferenceCheck):
 
 
 SPLIT_SIZES = SplitSizesCheck(
-    "split_sizes", points=2, reference=introdl.split_sizes, make_cases=_split_sizes_cases, unique_hint=True,
+    "split_sizes", points=2, reference=introdl.split_sizes, make_cases=_split_sizes_cases,
     outputs=("n_train", "n_dev", "n_test"),
     mistakes=[
         Mistake("floor_all", "the three sizes do not add up to m: give the rounding leftovers to the "

@@ -142,7 +142,6 @@ def _normalize_alternative(X, mu, sigma):
 
 NORMALIZE = ReferenceCheck(
     "normalize", points=2, reference=introdl.normalize, make_cases=_normalize_cases, outputs=("X_norm",),
-    unique_hint=True,
     mistakes=[
         Mistake("own_statistics", "use the mu and sigma you are given (the TRAINING statistics), not statistics "
                 "computed from X: dev and test data must go through the very same transformation as the "

@@ -26,7 +26,8 @@ from .submission import STATUSES
 from .validate import validate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Release, validate, grade, compare, self-check and export the course's notebooks; import a roster.")
+                  help="Release, validate, grade, compare, self-check and export the course's notebooks; "
+                       "import a roster.")
 console = Console(highlight=False, soft_wrap=False)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
