@@ -55,6 +55,16 @@ def test_cells_that_never_ran_get_the_verified_score_without_a_flag_and_worse_st
     assert "verified (the notebook gave 0)" in nb.cells["b"].message and "claim more" in nb.detail
 
 
+def test_a_notebook_that_ran_fewer_cases_shows_one_total_not_two():
+    """A release's test cell runs the visible cases only: its lower or higher score is no news."""
+    nb = _notebook(a=(1.5, 2.0, "✗ 3 of 4 visible"))
+    apply_verification(nb, {"a": CellScore(1.0, 2.0, "✗ split_sizes: 4 of 8 test cases passed (1 of 2 points)",
+                                          public=1.5)})
+    assert nb.status == "ok" and nb.score == 1.0
+    assert nb.cells["a"].message == ("verified, with the hidden cases too: "
+                                     "✗ split_sizes: 4 of 8 test cases passed (1 of 2 points)")
+
+
 def test_the_flag_compares_the_cases_the_notebook_ran_and_the_secret_cases_score():
     nb = _notebook(a=(1.0, 1.0, "✓"))  # the notebook ran the public hidden cases and passed them all
     apply_verification(nb, {"a": CellScore(0.5, 1.0, "✗ 2 of 4", public=1.0)})

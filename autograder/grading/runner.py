@@ -191,7 +191,12 @@ def apply_verification(result, verified):
         same_cases = checked.points if checked.public is None else checked.public
         if notebook > same_cases + 1e-6:
             claimed.append(f"{grade_id} (notebook {notebook:.3g}, verified {same_cases:.3g})")
-        note = f"verified (the notebook gave {notebook:.3g})" if cell else "verified"
+        if cell is None:
+            note = "verified"
+        elif abs(notebook - same_cases) <= 1e-6:  # the same cases agree: the hidden ones make the difference
+            note = "verified, with the hidden cases too"
+        else:
+            note = f"verified (the notebook gave {notebook:.3g})"
         result.cells[grade_id] = CellScore(checked.points, checked.max, f"{note}: {checked.message}")
     if claimed:
         if result.status == "ok":
