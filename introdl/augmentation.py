@@ -7,6 +7,7 @@ An image of height ``h`` and width ``w`` is a column of ``h * w`` pixels in row-
 import numpy as np
 
 from ._checks import as_array, check_int, check_number, check_rng
+from .library import function
 
 
 def _as_images(X, image_shape):
@@ -44,11 +45,11 @@ def random_flip(X, image_shape, *, rng, p=0.5):
     """Mirror each image left-right with probability ``p``; returns a new (h*w, m) array."""
     check_rng(rng)
     p = check_number("p", p, low=0.0, high=1.0)
-    images = _as_images(X, image_shape)
-    flip = rng.random(images.shape[0]) < p
-    out = images.copy()
-    out[flip] = out[flip][:, :, ::-1]
-    return _as_columns(out)
+    X = _as_columns(_as_images(X, image_shape))  # checked, and a new array to change
+    flip = rng.random(X.shape[1]) < p
+    if flip.any():  # flip_horizontal is graded: the student's own where there is one
+        X[:, flip] = function("flip_horizontal")(X[:, flip], image_shape)
+    return X
 
 
 def random_shift(X, image_shape, *, rng, max_shift=1):

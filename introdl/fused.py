@@ -11,15 +11,27 @@ exactly as ``dropout_forward`` draws them.
 
 import numpy as np
 
+from .library import uses_reference
 from .network import keep_probs, n_layers
 
 FUSED_OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
+# The graded functions this step re-implements, besides the optimizer's own pair.
+REIMPLEMENTED = ("dropout_forward", "dropout_backward", "l2_penalty", "l2_penalty_grads",
+                 "softmax_cross_entropy", "softmax_cross_entropy_backward")
 
 
 def fused_supported(params, *, hidden, optimizer):
-    """Whether :class:`FusedStep` can train this network with this optimizer."""
+    """Whether :class:`FusedStep` can train this network with this optimizer.
+
+    Only while :func:`introdl.library.function` gives the reference of every graded function
+    the step re-implements: where a student's own one is provided or kept, that one must run,
+    so the readable step takes over.
+    """
     has_bn = any(key.startswith("gamma") for key in params)
-    return hidden == "relu" and not has_bn and isinstance(optimizer, str) and optimizer in FUSED_OPTIMIZERS
+    if hidden != "relu" or has_bn or not isinstance(optimizer, str) or optimizer not in FUSED_OPTIMIZERS:
+        return False
+    pair = () if optimizer == "gd" else (f"{optimizer}_init", f"{optimizer}_update")
+    return all(uses_reference(name) for name in (*REIMPLEMENTED, *pair))
 
 
 class FusedStep:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import as_array, check_grads_match, check_number
+from .library import function
 
 
 def dict_to_vector(params):
@@ -171,5 +172,6 @@ def eps_sweep(cost_fn, params, grads, eps_values=None):
     differences : ndarray (k,)
     """
     eps_values = np.logspace(-1, -12, 23) if eps_values is None else as_array("eps_values", eps_values, ndim=1)
-    diffs = [gradient_check(cost_fn, params, grads, eps=float(e)).difference for e in eps_values]
+    check = function("gradient_check")  # graded: the student's own where there is one
+    diffs = [check(cost_fn, params, grads, eps=float(e)).difference for e in eps_values]
     return eps_values, np.array(diffs)

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ._checks import check_int
+from .library import function
 
 
 def _labels(name, y):
@@ -30,8 +31,8 @@ def error_rate(y_pred, y_true):
 
 
 def accuracy(y_pred, y_true):
-    """``1 - error_rate``."""
-    return 1.0 - error_rate(y_pred, y_true)
+    """``1 - error_rate``, with the ``error_rate`` of :func:`introdl.library.function` (it is graded)."""
+    return 1.0 - function("error_rate")(y_pred, y_true)
 
 
 def confusion_matrix(y_pred, y_true, C):

@@ -8,6 +8,10 @@ softmax (C units, one-hot labels). Both outputs give ``dZL = A_L - Y``.
 Batch norm is used for a hidden layer when ``params`` holds ``gamma{l}`` and ``beta{l}``
 (see ``initialize_parameters(..., batchnorm=True)``); its running statistics travel in a
 dict ``bn_running = {l: {"mean", "var"}}``.
+
+The graded pieces (batch norm, dropout, the L2 term, the softmax and its cost) are looked up
+with :func:`introdl.library.function` when they are used, so the network runs on a student's
+own ones, and needs a piece only when the network uses it (no dropout: no dropout_forward).
 """
 
 import numpy as np
@@ -20,12 +24,9 @@ from .activations import (
     tanh_backward,
     tanh_forward,
 )
-from .batchnorm import batchnorm_backward, batchnorm_forward
-from .dropout import dropout_backward, dropout_forward
+from .library import function
 from .linear import linear_backward, linear_forward
 from .losses import binary_cross_entropy, binary_cross_entropy_backward
-from .penalties import l2_penalty, l2_penalty_grads
-from .softmax import softmax, softmax_cross_entropy, softmax_cross_entropy_backward
 
 
 def _identity_forward(Z):
@@ -41,10 +42,15 @@ HIDDEN = {
     "tanh": (tanh_forward, tanh_backward),
     "linear": (_identity_forward, _identity_backward),
 }
-OUTPUTS = {
-    "sigmoid": (binary_cross_entropy, binary_cross_entropy_backward),
-    "softmax": (softmax_cross_entropy, softmax_cross_entropy_backward),
-}
+OUTPUTS = ("sigmoid", "softmax")
+
+
+def _output_functions(output):
+    """The output's ``(cost, backward)`` pair: the softmax's are graded, found by ``function`` now."""
+    _check_output(output)
+    if output == "sigmoid":
+        return binary_cross_entropy, binary_cross_entropy_backward
+    return function("softmax_cross_entropy"), function("softmax_cross_entropy_backward")
 
 
 def n_layers(params):
@@ -68,7 +74,7 @@ def keep_probs(keep_prob, L):
 
 def _check_output(output):
     if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {tuple(OUTPUTS)}, got {output!r}")
+        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
 
 
 def model_forward(X, params, *, output="softmax", hidden="relu", keep_prob=1.0, rng=None,
@@ -117,12 +123,12 @@ def model_forward(X, params, *, output="softmax", hidden="relu", keep_prob=1.0, 
             caches.append(cache)
             return Z, caches, bn_running
         if uses_bn:
-            Z, cache["bn"], bn_running[l] = batchnorm_forward(
+            Z, cache["bn"], bn_running[l] = function("batchnorm_forward")(
                 Z, params[f"gamma{l}"], params[f"beta{l}"], bn_running.get(l), mode=mode
             )
         A, cache["act"] = act_forward(Z)
         if use_dropout and probs[l - 1] < 1:
-            A, cache["dropout"] = dropout_forward(A, probs[l - 1], rng=rng)
+            A, cache["dropout"] = function("dropout_forward")(A, probs[l - 1], rng=rng)
         caches.append(cache)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -143,11 +149,10 @@ def model_backward(ZL, Y, caches, *, output="softmax", hidden="relu", params=Non
     -------
     dict ``dW1, db1, ...`` (and ``dgamma{l}``, ``dbeta{l}`` for batch-norm layers)
     """
-    _check_output(output)
     lamd = check_number("lamd", lamd, low=0.0)
     act_backward = HIDDEN[hidden][1]
     # dA and dZ carry m * dJ/dA and m * dJ/dZ (see the package docstring): dZ[L] = A[L] - Y.
-    dZ = OUTPUTS[output][1](ZL, Y)
+    dZ = _output_functions(output)[1](ZL, Y)
     L = len(caches)
     grads = {}
     dA = None  # each layer's linear_backward sets it for the layer below (its dA_prev)
@@ -155,32 +160,32 @@ def model_backward(ZL, Y, caches, *, output="softmax", hidden="relu", params=Non
         cache = caches[l - 1]
         if l < L:
             if "dropout" in cache:
-                dA = dropout_backward(dA, cache["dropout"])
+                dA = function("dropout_backward")(dA, cache["dropout"])
             dZ = act_backward(dA, cache["act"])
             if "bn" in cache:  # the activation's input was batch norm's output: go back through it
-                dZ, grads[f"dgamma{l}"], grads[f"dbeta{l}"] = batchnorm_backward(dZ, cache["bn"])
+                dZ, grads[f"dgamma{l}"], grads[f"dbeta{l}"] = function("batchnorm_backward")(dZ, cache["bn"])
         dA, grads[f"dW{l}"], db = linear_backward(dZ, cache["linear"], input_grad=l > 1)
         if "bn" not in cache:
             grads[f"db{l}"] = db
     if lamd > 0:
         if params is None:
             raise ValueError("model_backward needs params when lamd > 0")
-        for key, value in l2_penalty_grads(params, lamd=lamd, m=ZL.shape[1]).items():
+        for key, value in function("l2_penalty_grads")(params, lamd=lamd, m=ZL.shape[1]).items():
             grads[key] = grads[key] + value
     return grads
 
 
 def compute_cost(ZL, Y, *, output="softmax", params=None, lamd=0.0):
     """Mean cross-entropy of the logits ``ZL`` (n_L, m) against ``Y`` plus the L2 term."""
-    _check_output(output)
+    cost_fn = _output_functions(output)[0]
     lamd = check_number("lamd", lamd, low=0.0)
     Y = as_array("Y", Y, ndim=2)
     check_same_columns("ZL", ZL, "Y", Y)
-    cost = OUTPUTS[output][0](ZL, Y)
+    cost = cost_fn(ZL, Y)
     if lamd > 0:
         if params is None:
             raise ValueError("compute_cost needs params when lamd > 0")
-        cost += l2_penalty(params, lamd=lamd, m=Y.shape[1])
+        cost += function("l2_penalty")(params, lamd=lamd, m=Y.shape[1])
     return cost
 
 
@@ -192,7 +197,7 @@ def predict_proba(X, params, *, output="softmax", hidden="relu", bn_running=None
     ndarray (n_L, m)
     """
     ZL, _, _ = model_forward(X, params, output=output, hidden=hidden, bn_running=bn_running, mode="test")
-    return softmax(ZL) if output == "softmax" else sigmoid_forward(ZL)[0]
+    return function("softmax")(ZL) if output == "softmax" else sigmoid_forward(ZL)[0]
 
 
 def predict(X, params, *, output="softmax", hidden="relu", bn_running=None):

@@ -19,12 +19,17 @@ such as 2-20-20-1 and the README's 64-128-64-10 (batches of 64), against 1.2 tim
 784-256-128-10 step of ``benchmarks/results.md``; and only the fused step runs in float32.
 These functions run instead when ``optimizer`` is an ``(init, update)`` pair (a student's
 own Adam, which then really is the code that trains), when the network has batch norm or
-tanh/linear hidden layers, or with ``fused=False``; see :mod:`introdl.stepper`.
+tanh/linear hidden layers, or with ``fused=False``; see :mod:`introdl.stepper`. A name in
+:data:`OPTIMIZERS` gives whatever :func:`introdl.library.function` gives for its pair at the
+time (a student's own Adam in the sealed release), and then the fused step stands aside too.
 """
+
+from collections.abc import Mapping
 
 import numpy as np
 
 from ._checks import as_array, check_grads_match, check_int, check_number
+from .library import function
 
 
 def _check_step(params, grads, lr):
@@ -146,10 +151,29 @@ def _gd_step(params, grads, state, *, lr):
     return gd_update(params, grads, lr=lr), state
 
 
-OPTIMIZERS = {
-    "gd": (_gd_init, _gd_step),
-    "momentum": (momentum_init, momentum_update),
-    "rmsprop": (rmsprop_init, rmsprop_update),
-    "adam": (adam_init, adam_update),
-}
-"""Name -> (init, update) pairs, all with the ``update(params, grads, state, *, lr, ...)`` form."""
+class _Optimizers(Mapping):
+    """Name -> (init, update) pair, all with the ``update(params, grads, state, *, lr, ...)`` form.
+
+    A graded pair is looked up by name at each lookup (:func:`introdl.library.function`), not
+    held: so it is the student's own where one is provided, and this table still works in a
+    build without the reference optimizers.
+    """
+
+    GRADED = ("momentum", "rmsprop", "adam")
+
+    def __getitem__(self, name):
+        if name == "gd":
+            return _gd_init, _gd_step
+        if name not in self.GRADED:
+            raise KeyError(name)
+        return function(f"{name}_init"), function(f"{name}_update")
+
+    def __iter__(self):
+        return iter(("gd", *self.GRADED))
+
+    def __len__(self):
+        return 1 + len(self.GRADED)
+
+
+OPTIMIZERS = _Optimizers()
+"""Name -> (init, update) pairs: ``"gd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"``."""

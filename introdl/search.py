@@ -1,10 +1,15 @@
-"""Hyperparameter search: sampling on the right scale, random and grid search, coarse to fine."""
+"""Hyperparameter search: sampling on the right scale, random and grid search, coarse to fine.
+
+:func:`coarse_to_fine` is built from graded functions (``random_search``, ``zoom_bounds``,
+``sample_log_uniform``) that it looks up with :func:`introdl.library.function` at each call.
+"""
 
 import itertools
 
 import numpy as np
 
 from ._checks import check_int, check_number, check_rng
+from .library import function
 
 
 def sample_log_uniform(low, high, *, rng, size=None):
@@ -81,6 +86,27 @@ def grid_search(score_fn, grid):
     return trials
 
 
+def zoom_bounds(trials, bounds, top_k):
+    """The next, smaller box of a coarse-to-fine search.
+
+    Parameters
+    ----------
+    trials : list of dict {"hparams": dict, "score": float}
+        Every trial so far; higher scores are better.
+    bounds : dict of str -> (low, high, scale)
+        The current box; ``scale`` is carried over unchanged.
+    top_k : int >= 1
+
+    Returns
+    -------
+    dict of str -> (low, high, scale)
+        For each hyperparameter, the smallest and largest value among the ``top_k`` best trials.
+    """
+    best = sorted(trials, key=lambda trial: trial["score"], reverse=True)[:top_k]
+    return {name: (min(t["hparams"][name] for t in best), max(t["hparams"][name] for t in best), scale)
+            for name, (_, _, scale) in bounds.items()}
+
+
 def best_trial(trials):
     """The trial with the highest score."""
     if not trials:
@@ -119,17 +145,13 @@ def coarse_to_fine(score_fn, bounds, *, rng, n_trials=20, rounds=2, top_k=3):
     trials = []
     for round_index in range(rounds):
         space = {name: _sampler(*dim) for name, dim in box.items()}
-        for trial in random_search(score_fn, space, n_trials, rng=rng):
+        for trial in function("random_search")(score_fn, space, n_trials, rng=rng):
             trials.append({**trial, "round": round_index})
-        best = sorted(trials, key=lambda trial: trial["score"], reverse=True)[:top_k]
-        box = {
-            name: (min(t["hparams"][name] for t in best), max(t["hparams"][name] for t in best), scale)
-            for name, (_, _, scale) in box.items()
-        }
+        box = function("zoom_bounds")(trials, box, top_k)
     return trials
 
 
 def _sampler(low, high, scale):
     if scale == "log":
-        return lambda rng: float(sample_log_uniform(low, high, rng=rng))
+        return lambda rng: float(function("sample_log_uniform")(low, high, rng=rng))
     return lambda rng: float(low + (high - low) * rng.random())

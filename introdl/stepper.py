@@ -10,7 +10,11 @@ schedule, dev cost, early stopping) is the same whichever stepper does the work:
   batch norm) and any ``(init, update)`` pair, such as a student's own Adam.
 * :class:`introdl.fused.FusedStep` performs the same operations in the same order, in
   place and without argument checks: the same bits in float64, faster, and float32 is
-  possible. It covers ReLU hidden layers without batch norm and the built-in optimizers.
+  possible. It covers ReLU hidden layers without batch norm and the built-in optimizers,
+  and only while :func:`introdl.library.function` gives the reference of every graded
+  function it re-implements (dropout, L2, softmax cost, the optimizer): a student's own one
+  must really run. A build without :mod:`introdl.fused` (the sealed release) has only the
+  readable step.
 
 :func:`make_stepper` picks one. A stepper has:
 
@@ -34,7 +38,6 @@ from typing import Protocol
 import numpy as np
 
 from ._checks import NonFiniteError
-from .fused import FusedStep, fused_supported
 from .network import compute_cost, model_backward, model_forward
 from .optimizers import OPTIMIZERS
 
@@ -159,14 +162,27 @@ def make_stepper(params, *, output, hidden, keep_prob, lamd, optimizer, optimize
     ReadableStep or FusedStep
     """
     resolve_optimizer(optimizer)  # an unknown name is the first error to report
-    supported = fused_supported(params, hidden=hidden, optimizer=optimizer)
+    fused_module = _fused_module()
+    supported = fused_module is not None and fused_module.fused_supported(params, hidden=hidden, optimizer=optimizer)
+    needs = "ReLU hidden layers, no batch norm, a built-in optimizer name and the reference functions"
     if fused and not supported:
-        raise ValueError("fused=True needs ReLU hidden layers, no batch norm and a built-in optimizer name")
+        raise ValueError(f"fused=True needs {needs}")
     if np.dtype(dtype) != np.float64 and not supported:
-        raise ValueError(f"dtype={np.dtype(dtype).name} needs the fused path (ReLU, no batch norm, built-in optimizer)")
+        raise ValueError(f"dtype={np.dtype(dtype).name} needs the fused path ({needs})")
     options = {"output": output, "keep_prob": keep_prob, "lamd": lamd, "optimizer": optimizer,
                "optimizer_kwargs": optimizer_kwargs}
     use_fused = supported if fused is None else fused
     if use_fused:
-        return FusedStep(params, dtype=dtype, **options)
+        return fused_module.FusedStep(params, dtype=dtype, **options)
     return ReadableStep(params, hidden=hidden, **options)
+
+
+def _fused_module():
+    """:mod:`introdl.fused`, or None in a build without it (it re-implements graded functions)."""
+    try:
+        from . import fused
+    except ModuleNotFoundError as err:
+        if err.name != f"{__package__}.fused":
+            raise
+        return None
+    return fused

@@ -3,6 +3,8 @@
 :func:`train` is the lecture's loop: for each epoch (counted from 1) take the learning rate
 from the schedule, shuffle the training set into mini-batches and take one step per batch,
 then record the costs and accuracies and ask :func:`introdl.early_stopping` whether to stop.
+The graded functions it uses (``random_mini_batches``, ``early_stopping``) are looked up with
+:func:`introdl.library.function` at each call, so a student's own ones can drive the loop.
 What one step does (forward, backward, optimizer update) is the stepper's business
 (:mod:`introdl.stepper`), so the loop is the same for the readable and the fused step.
 """
@@ -14,8 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ._checks import as_array, check_int, check_number, check_rng, check_same_columns
-from .early_stopping import early_stopping
-from .minibatch import random_mini_batches
+from .library import function
 from .network import compute_cost, labels_of, model_forward, n_layers
 from .stepper import Diverged, make_stepper
 
@@ -87,7 +88,7 @@ def _run_epoch(stepper, X, Y, *, batch_size, rng, lr, epoch):
         batch counts for its examples only.
     """
     costs, sizes = [], []
-    for X_batch, Y_batch in random_mini_batches(X, Y, batch_size, rng=rng):
+    for X_batch, Y_batch in function("random_mini_batches")(X, Y, batch_size, rng=rng):
         try:
             costs.append(stepper.step(X_batch, Y_batch, rng=rng, lr=lr))
         except Diverged as err:
@@ -200,7 +201,7 @@ def train(params, X, Y, *, rng, X_dev=None, Y_dev=None, output="softmax", hidden
                 dev_cost, dev_acc = _evaluate(X_dev, Y_dev, params, bn_running=bn_running, **layers)
                 _record(history, dev_cost=dev_cost, dev_acc=dev_acc)
             if patience is not None:
-                stop, best_index = early_stopping(history["dev_cost"], patience, min_delta=min_delta)
+                stop, best_index = function("early_stopping")(history["dev_cost"], patience, min_delta=min_delta)
                 if best_index == epoch - 1:  # early_stopping indexes dev costs from 0, epochs count from 1
                     best = (epoch, params, bn_running)
                 if stop:

@@ -549,7 +549,7 @@ def _zoom_cases(rng, hidden):
 
 ZOOM_BOUNDS = ReferenceCheck(
     "zoom_bounds", points=2, reference=zoom_bounds, make_cases=_zoom_cases, outputs=("new_bounds",),
-    forbidden=[zoom_bounds, introdl.coarse_to_fine, introdl.best_trial],
+    forbidden=[zoom_bounds, introdl.search.zoom_bounds, introdl.coarse_to_fine, introdl.best_trial],
     mistakes=[
         Mistake("worst", "the box was built around the WORST trials: sort by score from high to low "
                 "(sorted(..., reverse=True)) before taking the first top_k",
