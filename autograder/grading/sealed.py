@@ -167,7 +167,7 @@ def _records(locked_names):
         records[name] = (recorded.dumps(recorded.record(spec, cases)), where)
     if missing:
         assignments = sorted({m.split("(")[1].rstrip(")") for m in missing})
-        raise SealError(f"no record yet for {', '.join(missing)}: unlock "
+        raise SealError(f"no record yet for {', '.join(missing)}: pass "
                         f"{' '.join('--unlock ' + a for a in assignments)} or record these checks first")
     return records, _classes_module(portable.values())
 
