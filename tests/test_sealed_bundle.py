@@ -334,3 +334,21 @@ def test_use_skips_an_unfinished_function_with_one_line(course, plan, venv):
     """))
     assert out.splitlines() == [f"(finish {name} first: it does not pass its visible test yet, so this cell "
                                 "skips its work)", "skipped"]
+
+
+def test_a_skipped_cell_is_no_error_in_a_kernel(course, plan, venv):
+    """In Jupyter the skipped cell shows its one line, no traceback, and the next cells still run."""
+    python, _ = venv
+    name = sorted(_locked_names(course, plan))[0]
+    out = _run(python, textwrap.dedent(f"""
+        import nbclient, nbformat
+        cells = ["from autograder import use", "f = use({name!r}, None)\\nf()\\nprint('not reached')", "print('end')"]
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in cells])
+        nbclient.NotebookClient(nb, kernel_name="python3", allow_errors=False, timeout=60).execute()
+        for cell in nb.cells:
+            print(repr([(o.output_type, o.get("text", "")) for o in cell.outputs]))
+    """))
+    assert out.splitlines()[1:] == [
+        repr([("stream", f"(finish {name} first: it does not pass its visible test yet, so this cell skips its "
+                         "work)\n")]),
+        repr([("stream", "end\n")])]
