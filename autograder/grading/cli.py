@@ -4,6 +4,7 @@ This layer only parses arguments and prints; the work is done by the modules of
 :mod:`autograder.grading`, which the tests call directly.
 """
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -21,13 +22,14 @@ from .execute import InvalidNotebook, read_submission
 from .grade import default_workers, grade_class
 from .release import ReleaseError, out_of_sync, release
 from .roster import RosterError, import_roster, read_roster
+from .sealed import SealError, build_bundle
 from .selfcheck import check_notebook, verdict
 from .submission import STATUSES
 from .validate import validate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Release, validate, grade, compare, self-check and export the course's notebooks; "
-                       "import a roster.")
+                  help="Release (open or sealed), validate, grade, compare, self-check and export the course's "
+                       "notebooks; import a roster.")
 console = Console(highlight=False, soft_wrap=False)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -76,10 +78,26 @@ def _relative(path, root):
 @app.command("release")
 def release_cmd(assignments: Annotated[list[str] | None, typer.Argument(help="Default: all.")] = None,
                 check: Annotated[bool, typer.Option("--check", help="Only verify that course/ is in sync.")] = False,
+                sealed: Annotated[Path | None, typer.Option(
+                    "--sealed", metavar="OUT", help="Write a student bundle for a graded class into the new folder "
+                    "OUT: course/, datasets and wheels without the reference of any locked assignment.")] = None,
+                unlock: Annotated[list[str] | None, typer.Option(
+                    "--unlock", metavar="ASSIGNMENT", help="With --sealed: ship this assignment's reference "
+                    "(after its deadline). Repeat for more.")] = None,
                 root: Root = None):
-    """Build course/ from solutions/ with nbgrader (outputs stripped, hidden tests removed)."""
+    """Build course/ from solutions/ with nbgrader (outputs stripped, hidden tests removed), or a sealed bundle."""
+    if unlock and sealed is None:
+        _fail("--unlock is for a sealed bundle: add --sealed OUT", code=2)
+    if sealed is not None and (assignments or check):
+        _fail("--sealed bundles every assignment of course/: give no assignment and no --check", code=2)
+    if sealed is not None and sealed.exists() and (not sealed.is_dir() or any(sealed.iterdir())):
+        _fail(f"{sealed} exists and is not an empty folder: give a new one", code=2)
     course = _course(root)
     names = _assignments(course, assignments or [])
+    if sealed is not None:
+        _assignments(course, unlock or [])
+        _release_sealed(course, sealed, unlock or [])
+        return
     try:
         if check:
             stale = out_of_sync(course, names)
@@ -94,6 +112,20 @@ def release_cmd(assignments: Annotated[list[str] | None, typer.Argument(help="De
             console.print(f"released {_relative(path, course.root)}")
     except ReleaseError as err:
         _fail(str(err))
+
+
+def _release_sealed(course, out, unlock):
+    started = time.perf_counter()
+    try:
+        with console.status(f"building the sealed bundle in {out}"):
+            bundle = build_bundle(course, out, unlock=unlock)
+    except SealError as err:
+        _fail(str(err))
+    seconds = time.perf_counter() - started
+    console.print(f"sealed bundle: {escape(str(bundle.path))} ({bundle.size / 1e6:.2f} MB, {seconds:.0f} s)",
+                  soft_wrap=True)
+    console.print(f"locked: {', '.join(bundle.locked) or 'none'}", soft_wrap=True)
+    console.print(f"unlocked (reference included): {', '.join(bundle.unlocked) or 'none'}", soft_wrap=True)
 
 
 @app.command("validate")

@@ -1,0 +1,139 @@
+"""The sealed bundle's ``use`` and its recorded checks (shipped as ``autograder/checks/_sealed.py``).
+
+This file is not used by the instructor's tool: ``release --sealed`` copies it into the student
+build of ``autograder``, whose ``checks/__init__.py`` is the open one with ``use`` and the
+loading of the ``aN_*.py`` modules taken out, and ends with ``from ._sealed import ...``.
+
+What it does there:
+
+- :func:`load` fills ``REGISTRY`` from the records written at release time
+  (``checks/records/<name>.pkl``, read by :func:`autograder.checks.recorded.loads`, which
+  refuses anything but data) and imports the check modules of the unlocked assignments, whose
+  reference ships (``checks/records/index.json`` lists both);
+- :func:`use` returns the student's function when it passes its visible test; a function of
+  an unlocked assignment that does not pass is replaced by the reference, as in the open
+  release; otherwise the cell prints one line naming what to finish first and skips its work:
+  the function returned raises :class:`FinishFirst`, which IPython shows as nothing at all and
+  which does not count as an error, so Run All still reaches the end of the notebook.
+"""
+
+import importlib
+import inspect
+import json
+from importlib import resources
+
+from autograder.checks import recorded, run_check
+from autograder.checks.registry import REGISTRY
+
+RECORDS = "records"  # the folder of records inside autograder/checks
+
+
+class FinishFirst(Exception):  # noqa: N818 - the student reads the name: it says what to do
+    """Raised by the stand-in for a graded function whose visible test does not pass yet."""
+
+
+def load():
+    """Add the recorded checks and the unlocked assignments' live checks to ``REGISTRY``."""
+    folder = resources.files("autograder.checks").joinpath(RECORDS)
+    index = json.loads(folder.joinpath("index.json").read_text(encoding="utf-8"))
+    for module in index["live"]:
+        importlib.import_module(f"autograder.checks.{module}")
+    for name, where in index["recorded"].items():
+        data = recorded.loads(folder.joinpath(f"{name}.pkl").read_bytes())
+        REGISTRY[name] = _replay(data, _class(where))
+
+
+def _class(where):
+    module, _, qualname = where.partition(":")
+    return getattr(importlib.import_module(module), qualname)
+
+
+def _replay(data, cls):
+    # A later recorded.replay may read the class from the record itself.
+    if "cls" in inspect.signature(recorded.replay).parameters:
+        return recorded.replay(data, cls)
+    return recorded.replay(data)
+
+
+def use(name, student_function):
+    """The student's function when it passes its visible test, else what the cell can run.
+
+    Parameters
+    ----------
+    name : str
+        The graded function's check, e.g. ``"dropout_forward"``.
+    student_function : callable
+        The notebook's own definition.
+
+    Returns
+    -------
+    callable
+        ``student_function`` when it passes (it is also handed to ``introdl.library``, so
+        later notebooks' experiments use it); the reference of an unlocked assignment when it
+        does not; otherwise a function that raises :class:`FinishFirst` when called.
+    """
+    spec = REGISTRY[name]
+    result = run_check(spec, student_function)
+    if result.passed == result.total:
+        _keep(name, student_function)
+        return student_function
+    if spec.reference is not None:  # an unlocked assignment: its reference ships
+        print(f"(note: your {name} does not pass its test yet, so this cell uses the reference solution)")
+        return spec.reference
+    _install_quiet_skip()
+    print(f"(finish {name} first: it does not pass its visible test yet, so this cell skips its work)")
+
+    def unfinished(*args, **kwargs):
+        raise FinishFirst(f"finish {name} first")
+
+    unfinished.__name__ = name
+    return unfinished
+
+
+def _keep(name, student_function):
+    """Give the passing function to ``introdl.library`` where the student build has one."""
+    try:
+        library = importlib.import_module("introdl.library")
+    except ImportError:
+        return
+    if hasattr(library, "provide"):
+        library.provide(name, student_function)
+    if hasattr(library, "keep"):
+        try:
+            library.keep(name, inspect.getsource(student_function))
+        except (OSError, TypeError):  # defined where no source is kept (e.g. exec'd)
+            pass
+
+
+_INSTALLED = set()
+
+
+def _install_quiet_skip():
+    """In IPython: show nothing for FinishFirst and do not count it as the cell's error.
+
+    IPython keeps one custom exception handler, so this one also shows CheckFailed as the
+    package does. A cleared ``error_in_exec`` (``post_run_cell`` runs before the kernel
+    answers) makes the reply ``ok``, so the kernel does not abort the cells queued after it.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with jupyter
+        return
+    shell = get_ipython()
+    if shell is None or id(shell) in _INSTALLED:
+        return
+    import autograder
+    from autograder.checks import CheckFailed
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        if issubclass(etype, FinishFirst):
+            return []
+        return autograder._show_message_only(shell, etype, value, tb, tb_offset)
+
+    def forgive(result):
+        if isinstance(result.error_in_exec, FinishFirst):
+            result.error_in_exec = None
+
+    shell.set_custom_exc((CheckFailed, FinishFirst), handler)
+    shell.events.register("post_run_cell", forgive)
+    _INSTALLED.add(id(shell))
