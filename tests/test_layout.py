@@ -96,10 +96,13 @@ def test_the_installed_packages_do_not_import_the_developer_tools():
 
 
 def test_what_a_sealed_bundle_ships_of_the_checks_needs_no_reference():
-    """The recorded checks and the machinery under them import neither ``introdl`` nor an
-    assignment's check module (which hold the reference and the catalogued mistakes)."""
+    """The recorded checks and the machinery under them (with the judging classes and case helpers
+    of ``recorded.SHIPPED``) import neither ``introdl`` nor an assignment's check module (which
+    hold the reference and the catalogued mistakes)."""
+    from autograder.checks.recorded import SHIPPED
+
     shipped = ["autograder.checks.recorded", "autograder.checks.core", "autograder.checks.helpers",
-               "autograder.checks.registry", "autograder.sandbox.tracing"]
+               "autograder.checks.registry", "autograder.sandbox.tracing", *SHIPPED]
     paths = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
     for name in shipped:
         found = _imports(paths[name])

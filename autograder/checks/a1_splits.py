@@ -4,9 +4,9 @@ import numpy as np
 
 import introdl
 
-from .core import Case, Mistake, ReferenceCheck, StudentError
-from .helpers import describe
-from .registry import HINT, register
+from .core import Case, Mistake, ReferenceCheck
+from .judges import DiagnoseCheck, SplitCheck, SplitSizesCheck
+from .registry import register
 
 # --- split_sizes -------------------------------------------------------------------------
 
@@ -54,22 +54,6 @@ def _sizes_round_all(m, ratios):
 def _sizes_alternative(m, ratios):
     n_dev, n_test = (round(m * r) for r in ratios[1:])
     return m - n_dev - n_test, n_dev, n_test
-
-
-class SplitSizesCheck(ReferenceCheck):
-    """Sizes are numbers of examples: whole numbers, which the later cell slices with."""
-
-    def judge_output(self, out, case):
-        problem = super().judge_output(out, case)
-        if problem is not None:
-            return problem
-        got, names = self.select(out)
-        for name, size in zip(names, got, strict=True):
-            if not isinstance(size, int | np.integer):
-                return (f"{name} is {size!r}, a {type(size).__name__}: sizes count examples and must be "
-                        "whole numbers (int), since train_dev_test_split slices with them. "
-                        "round(x) gives an int, round(x, 0) and np.round(x) give floats")
-        return None
 
 
 SPLIT_SIZES = SplitSizesCheck(
@@ -143,54 +127,9 @@ def _split_alternative(X, Y, ratios, *, rng):
     return (X[:, train], Y[:, train]), (X[:, dev], Y[:, dev]), (X[:, test], Y[:, test])
 
 
-class SplitCheck(ReferenceCheck):
-    """Compares the six arrays of ``((X_train, Y_train), (X_dev, Y_dev), (X_test, Y_test))``."""
-
-    def select(self, out):
-        if not (isinstance(out, tuple | list) and len(out) == 3
-                and all(isinstance(part, tuple | list) and len(part) == 2 for part in out)):
-            raise StudentError("it should return ((X_train, Y_train), (X_dev, Y_dev), (X_test, Y_test)), "
-                               f"got {describe(out)}")
-        return tuple(a for part in out for a in part), self.outputs
-
-    def judge_output(self, out, case):
-        problem = super().judge_output(out, case)
-        if problem is None or HINT in problem:
-            return problem
-        hint = self._what_the_parts_show(out, case)
-        return problem if hint is None else f"{problem}{HINT}{hint}"
-
-    @staticmethod
-    def _what_the_parts_show(out, case):
-        """A hint read from the student's parts themselves: their sizes, whether the labels followed
-        their examples, and whether they are a valid shuffle that is only another draw."""
-        X, Y, ratios = case.args
-        m = X.shape[1]
-        parts = [(np.asarray(Xp), np.asarray(Yp)) for Xp, Yp in out]
-        if any(Xp.ndim != 2 or Xp.shape[0] != X.shape[0] or Yp.ndim != 2 or Yp.shape[1] != Xp.shape[1]
-               for Xp, Yp in parts):
-            return None
-        sizes, expected = tuple(Xp.shape[1] for Xp, _ in parts), introdl.split_sizes(m, ratios)
-        if sizes != expected:
-            return (f"your parts hold {sizes[0]}, {sizes[1]} and {sizes[2]} examples; for m = {m} and ratios "
-                    f"{ratios} they should hold {expected[0]}, {expected[1]} and {expected[2]} "
-                    "(split_sizes): if you call your own split_sizes, check that one first")
-        column = {X[:, j].tobytes(): j for j in range(m)}  # the cases' columns are all distinct
-        index = [column.get(np.ascontiguousarray(Xp[:, i], dtype=X.dtype).tobytes())
-                 for Xp, _ in parts for i in range(Xp.shape[1])]
-        if None in index or sorted(index) != list(range(m)):
-            return None
-        labels = np.hstack([Yp for _, Yp in parts])
-        if not np.array_equal(labels, Y[:, index]):
-            return ("the labels no longer belong to their examples: index X and Y with the same permutation "
-                    "(X[:, idx] and Y[:, idx])")
-        return ("your parts are a valid shuffle, but not the draw the notebook asks for: make exactly one "
-                "random call, perm = rng.permutation(m), and cut perm in order (the test replays that draw, "
-                "so rng.choice, np.random or a second call to rng give other numbers)")
-
-
 TRAIN_DEV_TEST_SPLIT = SplitCheck(
     "train_dev_test_split", points=2, reference=introdl.train_dev_test_split, make_cases=_split_cases,
+    split_sizes=introdl.split_sizes,
     outputs=("X_train", "Y_train", "X_dev", "Y_dev", "X_test", "Y_test"),
     mistakes=[
         Mistake("no_shuffle", "the parts are not shuffled: draw one permutation with rng.permutation(m) first",
@@ -247,14 +186,6 @@ ERROR_RATE = ReferenceCheck(
 )
 
 # --- diagnose ----------------------------------------------------------------------------
-
-
-class DiagnoseCheck(ReferenceCheck):
-    """Compares the ``label`` of the diagnosis (a string or an object with ``.label``)."""
-
-    def select(self, out):
-        label = out if isinstance(out, str) else getattr(out, "label", out)
-        return label, "the diagnosis"
 
 
 def _diagnose_cases(rng, hidden):

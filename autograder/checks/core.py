@@ -101,6 +101,20 @@ class Check:
         """The cases to run: visible ones for ``hidden=False``, other ones for ``hidden=True``."""
         return self.make_cases(rng, hidden)
 
+    def options(self):
+        """The constructor's keyword arguments that are data (not functions), for a record."""
+        return {"points": self.points, "dtype": None if self.dtype is None else self.dtype.str,
+                "copies": self.copies, "parameters": self.parameters}
+
+    def facts(self, case):
+        """What the judge needs to know about ``case`` from the reference, beyond the expected output.
+
+        The live check computes it here (with the reference and the catalogued mistakes); a
+        recorded check reads it from the record (:mod:`.recorded`), so a judge that asks only
+        through this method needs no reference. A dict of plain data; none by default.
+        """
+        return {}
+
     def judge(self, student_fn, case):
         """Return ``None`` when the student's function is right on ``case``, else a message."""
         raise NotImplementedError
@@ -195,6 +209,10 @@ class ReferenceCheck(Check):
         self.outputs = outputs
         self.compare_parts = compare_parts
         self.rtol, self.atol = rtol, atol
+
+    def options(self):
+        return {**super().options(), "outputs": self.outputs, "compare_parts": self.compare_parts,
+                "rtol": self.rtol, "atol": self.atol}
 
     def select(self, out):
         """The compared part of an output, and its name (or names) for messages."""

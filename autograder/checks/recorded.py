@@ -9,29 +9,50 @@ builds its generator), the reference's output, and each mistake's output with it
 :meth:`run_reference` answered from the record, so the comparison, the hint matching and
 every message stay the code the open release runs.
 
-Only checks that judge by comparing one call's output with the reference
-(``ReferenceCheck.judge``) can be recorded this way; :func:`recordable` tells which.
+A check's class names how it judges; the classes a record may name live in the modules of
+:data:`SHIPPED` (and :mod:`.core`), which import neither ``introdl`` nor an assignment's
+check module. What a judge needs from the reference beyond one output (a mask, a reference
+trajectory, the outputs of catalogued mistakes on inputs it builds itself) it asks through
+:meth:`~.core.Check.facts`, which the live check computes and the record keeps per case.
+:func:`recordable` tells which checks can be recorded.
 
-The record is a pickle that holds numbers, strings, arrays and containers only:
-:func:`loads` refuses anything else (a function, a class outside numpy's arrays), so a
-record can never carry code, the reference's or a mistake's.
+The record is a pickle that holds numbers, strings, arrays and containers only, and the case
+helpers of :data:`SHIPPED` modules (a cost function a case passes in) by reference:
+:func:`loads` refuses anything else, so a record can never carry the reference's code or a
+mistake's.
 """
 
+import importlib
 import io
 import pickle
 
 from .core import Case, Mistake, ReferenceCheck
 
-FORMAT = 1  # bump when the record's layout changes; load refuses other versions
+FORMAT = 2  # bump when the record's layout changes; load refuses other versions
+
+# The modules a sealed bundle ships besides core, helpers, registry and this one: the judging
+# classes and the case helpers (functions that cases pass in). None imports introdl or aN_*.py.
+SHIPPED = ("autograder.checks.judges", "autograder.checks.casehelpers")
+_CLASS_MODULES = ("autograder.checks.core", *SHIPPED)
 
 
 class RecordError(ValueError):
     """A record that cannot be made or read (its message names the check and the problem)."""
 
 
+def class_name(cls):
+    """``"module:qualname"`` of a check class, as a record names it."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
 def recordable(spec):
-    """Whether ``spec`` judges only by comparing one call's output with the reference's."""
-    return isinstance(spec, ReferenceCheck) and type(spec).judge is ReferenceCheck.judge
+    """Whether ``spec``'s class is one a sealed bundle ships (so its judge needs no reference)."""
+    return type(spec).__module__ in _CLASS_MODULES
+
+
+def _compares_outputs(spec):
+    """Whether the judge compares the output of one call (``select``) with the reference's."""
+    return isinstance(spec, ReferenceCheck)
 
 
 def record(spec, cases):
@@ -39,7 +60,7 @@ def record(spec, cases):
 
     Parameters
     ----------
-    spec : ReferenceCheck
+    spec : Check
         A check for which :func:`recordable` holds.
     cases : list of Case
         Its visible cases.
@@ -47,32 +68,36 @@ def record(spec, cases):
     Returns
     -------
     dict
-        ``name``, ``points``, ``outputs``, ``compare_parts``, ``rtol``, ``atol``,
-        the contracts (``dtype``, ``copies``, and ``parameters``, the reference's
-        parameter names that messages use), ``mistakes`` (list of ``(key, hint)`` in catalogue order) and ``cases``:
-        per case ``args``, ``kwargs``, ``label``, ``seed``, ``expected`` (the reference's output)
-        and ``wrong`` (mistake key -> its output; a mistake that raises is left out, as the
-        live check skips it). Outputs are recorded as the check's ``select`` reads them: only
-        the compared parts (not batch norm's cache), a diagnosis as its label.
+        ``name``, ``class`` (``"module:qualname"``), ``options`` (the constructor's data
+        arguments: points, the contracts ``dtype``, ``copies`` and ``parameters``, the
+        reference's parameter names that messages use, and for a comparison its ``outputs``,
+        ``compare_parts``, ``rtol``, ``atol``), ``mistakes`` (list of ``(key, hint)`` in
+        catalogue order) and ``cases``: per case ``args``, ``kwargs``, ``label``, ``seed``,
+        ``facts`` (what :meth:`~.core.Check.facts` gives) and, for a check that compares one
+        call's output, ``expected`` (the reference's output) and ``wrong`` (mistake key -> its
+        output; a mistake that raises is left out, as the live check skips it). Outputs are
+        recorded as the check's ``select`` reads them: only the compared parts (not batch
+        norm's cache), a diagnosis as its label.
     """
     if not recordable(spec):
-        raise RecordError(f"{spec.name}: only checks that compare one call with the reference can be recorded")
+        raise RecordError(f"{spec.name}: its class {class_name(type(spec))} is not in a shipped module "
+                          f"({', '.join(_CLASS_MODULES)})")
     recorded = []
     for case in cases:
         if case.hidden:
             raise RecordError(f"{spec.name}: hidden cases are never recorded")
-        wrong = {}
-        for mistake in spec.mistakes:
-            try:
-                wrong[mistake.key] = spec.select(spec.run_reference(case, mistake.fn))[0]
-            except Exception:  # noqa: BLE001 - a mistake that cannot run on a case is not matched there
-                continue
-        recorded.append({"args": case.args, "kwargs": case.kwargs, "label": case.label, "seed": case.seed,
-                         "expected": spec.select(spec.run_reference(case))[0], "wrong": wrong})
-    return {"format": FORMAT, "name": spec.name, "points": spec.points, "outputs": spec.outputs,
-            "compare_parts": spec.compare_parts, "rtol": spec.rtol, "atol": spec.atol,
-            "dtype": None if spec.dtype is None else spec.dtype.str,
-            "copies": spec.copies, "parameters": spec.parameters,
+        data = {"args": case.args, "kwargs": case.kwargs, "label": case.label, "seed": case.seed,
+                "facts": spec.facts(case)}
+        if _compares_outputs(spec):
+            wrong = {}
+            for mistake in spec.mistakes:
+                try:
+                    wrong[mistake.key] = spec.select(spec.run_reference(case, mistake.fn))[0]
+                except Exception:  # noqa: BLE001 - a mistake that cannot run on a case is not matched there
+                    continue
+            data.update(expected=spec.select(spec.run_reference(case))[0], wrong=wrong)
+        recorded.append(data)
+    return {"format": FORMAT, "name": spec.name, "class": class_name(type(spec)), "options": spec.options(),
             "mistakes": [(m.key, m.hint) for m in spec.mistakes], "cases": recorded}
 
 
@@ -91,18 +116,22 @@ class _RecordedOutput:
 
 
 class _RecordedCase(Case):
-    """A visible case with the reference's and the mistakes' outputs on it."""
+    """A visible case with the reference's and the mistakes' outputs on it, and the judge's facts."""
 
     def __init__(self, data):
         super().__init__(data["args"], data["kwargs"], data["label"], data["seed"])
-        self.expected, self.wrong = data["expected"], data["wrong"]
+        self.expected, self.wrong = data.get("expected"), data.get("wrong", {})
+        self.recorded_facts = data["facts"]
 
 
 class _Replay:
-    """Mixed in before a check class: outputs come from the record, never from a function."""
+    """Mixed in before a check class: outputs and facts come from the record, never from a function."""
 
     def cases(self, rng, hidden):
         return [] if hidden else list(self.recorded_cases)
+
+    def facts(self, case):
+        return case.recorded_facts
 
     def run_reference(self, case, fn=None):
         if fn is None:
@@ -116,20 +145,34 @@ class _Replay:
         return (out.value, None) if isinstance(out, _Selected) else super().select(out)
 
 
-def replay(data, cls=ReferenceCheck):
-    """A check of class ``cls`` that judges from the record ``data`` (see :func:`record`).
+def _resolve(name):
+    """The check class a record names, from a shipped module only."""
+    module, _, qualname = str(name).partition(":")
+    if module not in _CLASS_MODULES:
+        raise RecordError(f"a record may name a check class of {', '.join(_CLASS_MODULES)} only, not {name}")
+    cls = importlib.import_module(module)
+    for part in qualname.split("."):
+        cls = getattr(cls, part, None)
+    if not isinstance(cls, type):
+        raise RecordError(f"no check class {name}")
+    return cls
 
-    ``cls`` gives how the check reads an output (its ``select``); the reference and the
-    mistakes' functions are never needed.
+
+def replay(data, cls=None):
+    """A check that judges from the record ``data`` (see :func:`record`).
+
+    Its class is the one the record names (``cls``, when given, must be that class): it gives
+    how the check reads an output and judges; the reference and the mistakes' functions are
+    never needed.
     """
     if data.get("format") != FORMAT:
         raise RecordError(f"{data.get('name', '?')}: record format {data.get('format')!r}, expected {FORMAT}")
-    check_class = type(f"Recorded{cls.__name__}", (_Replay, cls), {})
-    spec = check_class(
-        data["name"], points=data["points"], reference=None, outputs=data["outputs"],
-        compare_parts=data["compare_parts"], rtol=data["rtol"], atol=data["atol"],
-        dtype=data["dtype"], copies=data["copies"], parameters=data["parameters"],
-        mistakes=[Mistake(key, hint, _RecordedOutput(key)) for key, hint in data["mistakes"]])
+    named = _resolve(data["class"])
+    if cls is not None and cls is not named:
+        raise RecordError(f"{data['name']}: the record is of class {data['class']}, not {class_name(cls)}")
+    check_class = type(f"Recorded{named.__name__}", (_Replay, named), {})
+    spec = check_class(data["name"], reference=None, **data["options"],
+                       mistakes=[Mistake(key, hint, _RecordedOutput(key)) for key, hint in data["mistakes"]])
     spec.recorded_cases = [_RecordedCase(case) for case in data["cases"]]
     return spec
 
@@ -147,8 +190,9 @@ _ALLOWED = {
 
 class _DataOnly(pickle.Unpickler):
     def find_class(self, module, name):
+        # A case helper (e.g. the cost function a case passes in) by reference, from a shipped module only.
         if (module, name) in _ALLOWED or (module == "numpy" and name.endswith("DType")) or \
-                module == "numpy.dtypes":
+                module == "numpy.dtypes" or module in SHIPPED:
             return super().find_class(module, name)
         raise RecordError(f"a record may hold data only, not {module}.{name}")
 
