@@ -22,9 +22,10 @@ import numpy as np
 
 import introdl
 
-from .core import Case, Check, Mistake, ReferenceCheck, StudentError, compare
-from .helpers import describe, matching_hint, own_function
-from .registry import HINT, register
+from .casehelpers import NO_RNG, POSITIONAL, Sampler, Score
+from .core import Case, Mistake, ReferenceCheck
+from .judges import BetaCheck, TrialsCheck
+from .registry import register
 
 # --- sample_log_uniform ----------------------------------------------------------------------
 
@@ -92,38 +93,9 @@ BETA_SPECS = {
     True: [((0.99, 0.9999), 1), ((0.0, 0.9), 3), ((0.8, 0.95), None), ((0.9, 0.9995), (2, 3))],
 }
 
-OWN_LOG_UNIFORM_WRONG = ("your sample_log_uniform does not pass its test yet, and sample_beta should call it: "
-                         "fix sample_log_uniform first")
-
-
-class BetaCheck(ReferenceCheck):
-    """Also says when the student's own ``sample_log_uniform`` (which ``sample_beta`` should call)
-    does not pass its test: then that one is the first thing to fix."""
-
-    def judge(self, student_fn, case):
-        problem = super().judge(student_fn, case)
-        if problem is None:
-            return None
-        own = own_function(student_fn, introdl.sample_log_uniform)
-        if own is not None and not self._passes(own):
-            # The catalogue's hint would blame sample_beta for what its helper does.
-            return problem.partition(HINT)[0] + HINT + OWN_LOG_UNIFORM_WRONG
-        return problem
-
-    @staticmethod
-    def _passes(fn):
-        for case in SAMPLE_LOG_UNIFORM.cases(np.random.default_rng(0), False):
-            try:
-                if SAMPLE_LOG_UNIFORM.judge(fn, case) is not None:
-                    return False
-            except StudentError:
-                return False
-        return True
-
-
 SAMPLE_BETA = BetaCheck(
     "sample_beta", points=2, reference=introdl.sample_beta, make_cases=_sampling_cases(BETA_SPECS),
-    outputs=("the sample",), forbidden=[introdl.sample_beta, introdl.sample_log_uniform],
+    outputs=("the sample",), forbidden=[introdl.sample_beta, introdl.sample_log_uniform], helper=SAMPLE_LOG_UNIFORM,
     mistakes=[
         Mistake("direct", "beta itself was sampled on a log scale, which treats 0.9 -> 0.99 like 0.099 -> 0.99 "
                 "and puts few samples near 1: sample 1 - beta instead, beta = 1 - sample_log_uniform(1 - high, "
@@ -145,53 +117,6 @@ SAMPLE_BETA = BetaCheck(
 )
 
 # --- the samplers and score functions of the search cases ------------------------------------
-
-NO_RNG = ("a sampler of space needs the generator: call it as sampler(rng) with the rng your function was "
-          "given")
-POSITIONAL = ("score_fn takes the hyperparameters as keyword arguments: call score_fn(**hparams), "
-              "not score_fn(hparams)")
-_MISSING = object()
-
-
-class Sampler:
-    """One hyperparameter's sampler, ``sampler(rng) -> value`` (picklable, unlike a lambda here)."""
-
-    def __init__(self, kind, *values):
-        self.kind, self.values = kind, values
-
-    def __call__(self, rng=_MISSING):
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(NO_RNG)
-        if self.kind == "log":
-            low, high = np.log10(self.values[0]), np.log10(self.values[1])
-            return float(10 ** (low + (high - low) * rng.random()))
-        if self.kind == "linear":
-            return float(self.values[0] + (self.values[1] - self.values[0]) * rng.random())
-        return self.values[int(rng.integers(len(self.values)))]
-
-    def __repr__(self):
-        return f"Sampler({self.kind!r}, {', '.join(map(repr, self.values))})"
-
-
-class Score:
-    """A made-up dev score of the hyperparameters (any names, numbers or strings), higher is better."""
-
-    def __init__(self, weights):
-        self.weights = weights
-
-    def __call__(self, *args, **hparams):
-        if args:
-            raise TypeError(POSITIONAL)
-        total = 0.0
-        for name, value in hparams.items():
-            w = self.weights.get(name, 0.3)
-            x = len(value) if isinstance(value, str) else float(value)
-            total -= w * (np.log1p(abs(x)) - 0.2) ** 2
-        return float(total)
-
-    def __repr__(self):
-        return "score_fn"
-
 
 def _space_label(space):
     return "{" + ", ".join(f"{name!r}: {sampler!r}" for name, sampler in space.items()) + "}"
@@ -235,132 +160,6 @@ def _grid_cases(rng, hidden):
 
 
 # --- random_search and grid_search -----------------------------------------------------------
-
-
-def _trials_of(out, names):
-    """The student's trials as a list of (hparams dict, score), or a StudentError."""
-    shape = "a list of {'hparams': dict, 'score': float}, one per trial"
-    if not isinstance(out, list | tuple):
-        raise StudentError(f"it should return {shape}; got {describe(out)}")
-    trials = []
-    for i, trial in enumerate(out, start=1):
-        if not isinstance(trial, dict) or "hparams" not in trial or "score" not in trial:
-            raise StudentError(f"it should return {shape}; trial {i} is {describe(trial)}"
-                               + (f" with keys {sorted(map(str, trial))}" if isinstance(trial, dict) else ""))
-        hparams = trial["hparams"]
-        if not isinstance(hparams, dict):
-            raise StudentError(f"trial {i}'s 'hparams' should be a dict of name -> value, got {describe(hparams)}")
-        if set(hparams) != set(names):
-            raise StudentError(f"trial {i}'s hparams has the keys {sorted(map(str, hparams))}, expected one per "
-                               f"hyperparameter: {sorted(names)}")
-        try:
-            score = float(trial["score"])
-        except (TypeError, ValueError):
-            raise StudentError(f"trial {i}'s score should be a number, got {describe(trial['score'])}") from None
-        trials.append((dict(hparams), score))
-    return trials
-
-
-def _values_equal(a, b):
-    if isinstance(a, str) or isinstance(b, str):
-        return a == b
-    try:
-        return compare(a, b, "") is None
-    except (TypeError, ValueError):
-        return False
-
-
-def _show(hparams):
-    return "{" + ", ".join(f"{k!r}: {v:.6g}" if isinstance(v, float) else f"{k!r}: {v!r}"
-                           for k, v in hparams.items()) + "}"
-
-
-class TrialsCheck(Check):
-    """Judges a list of trials ``{"hparams": dict, "score": float}``.
-
-    ``ordered``: compared trial by trial with the reference's (random search, with the draws
-    the notebook states); otherwise as a set of combinations (grid search, any order).
-    """
-
-    def __init__(self, name, *, ordered, **kw):
-        super().__init__(name, **kw)
-        self.ordered = ordered
-
-    def judge(self, student_fn, case):
-        names = list(case.args[1])
-        got = _trials_of(self.call(student_fn, case), names)
-        expected = _trials_of(self.run_reference(case), names)
-        problem = self._problem(got, expected, case)
-        if problem is None:
-            return None
-        return problem + self._hint(got, expected, case, names)
-
-    def _problem(self, got, expected, case):
-        show = not case.hidden
-        score_fn = case.args[0]
-        if len(got) != len(expected):
-            if self.ordered:
-                return f"it returned {len(got)} trials, expected n_trials={len(expected)}"
-            sizes = " x ".join(str(len(v)) for v in case.args[1].values())
-            return f"it returned {len(got)} trials; a grid of {sizes} values has {len(expected)} combinations"
-        if self.ordered:
-            for i, ((hp, score), (hp_ref, score_ref)) in enumerate(zip(got, expected, strict=True), start=1):
-                for key in hp_ref:
-                    if not _values_equal(hp[key], hp_ref[key]):
-                        return (f"trial {i}'s hparams[{key!r}] is " + (f"{hp[key]!r}, expected {hp_ref[key]!r}"
-                                                                        if show else "not the expected draw"))
-                if compare(score, score_ref, "") is not None:
-                    return self._score_problem(i, hp, score, score_fn, show)
-            return None
-        remaining = list(expected)
-        for i, (hp, score) in enumerate(got, start=1):
-            match = next((j for j, (hp_ref, _) in enumerate(remaining)
-                          if all(_values_equal(hp[k], hp_ref[k]) for k in hp_ref)), None)
-            if match is None:
-                seen = any(all(_values_equal(hp[k], ref[k]) for k in ref) for ref, _ in expected)
-                what = "was already tried" if seen else "is not a combination of the grid"
-                return f"trial {i}'s hparams {_show(hp)} {what}" if show else f"trial {i}'s hparams {what}"
-            if compare(score, remaining[match][1], "") is not None:
-                return self._score_problem(i, hp, score, score_fn, show)
-            remaining.pop(match)
-        return None
-
-    @staticmethod
-    def _score_problem(i, hp, score, score_fn, show):
-        try:
-            own = score_fn(**hp)
-        except Exception:  # noqa: BLE001 - odd values: just say the score is wrong
-            own = None
-        if own is not None and compare(score, own, "") is None:
-            return f"trial {i}'s score is not the expected one"
-        where = f" (got {score:.6g}, score_fn(**hparams) gives {own:.6g})" if show and own is not None else ""
-        return (f"trial {i}'s score is not score_fn of its own hyperparameters{where}: store "
-                "{'hparams': hparams, 'score': score_fn(**hparams)} for each trial")
-
-    def _hint(self, got, expected, case, names):
-        normal = (lambda trials: trials) if self.ordered else _sorted_trials
-        hint = matching_hint(self.mistakes, got, expected,
-                             run=lambda fn: _trials_of(self.run_reference(case, fn), names),
-                             same=lambda a, b: _same_trials(normal(a), normal(b)))
-        if hint is not None:
-            return HINT + hint
-        if self.ordered and len(got) > 1 and all(_same_trials([(hp, 0.0)], [(got[0][0], 0.0)]) for hp, _ in got):
-            return HINT + SAME_EVERY_TRIAL
-        return ""
-
-
-SAME_EVERY_TRIAL = ("every trial has the same hyperparameters: draw new values for every trial, inside the "
-                    "loop, from the rng you were given (sampler(rng)), and store a new dict for each trial")
-
-
-def _sorted_trials(trials):
-    return sorted(trials, key=lambda t: (tuple(str(t[0][k]) for k in sorted(t[0])), t[1]))
-
-
-def _same_trials(a, b):
-    return len(a) == len(b) and all(
-        hp_a.keys() == hp_b.keys() and all(_values_equal(hp_a[k], hp_b[k]) for k in hp_a)
-        and compare(s_a, s_b, "") is None for (hp_a, s_a), (hp_b, s_b) in zip(a, b, strict=True))
 
 
 def _rs(score_fn, space, n_trials, *, rng, order=False, once=False, fresh=False, shared=False, call=None,

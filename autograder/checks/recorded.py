@@ -26,7 +26,7 @@ import importlib
 import io
 import pickle
 
-from .core import Case, Mistake, ReferenceCheck
+from .core import Case, Mistake
 
 FORMAT = 2  # bump when the record's layout changes; load refuses other versions
 
@@ -51,8 +51,8 @@ def recordable(spec):
 
 
 def _compares_outputs(spec):
-    """Whether the judge compares the output of one call (``select``) with the reference's."""
-    return isinstance(spec, ReferenceCheck)
+    """Whether the judge compares the output of one call, as ``select`` reads it, with the reference's."""
+    return callable(getattr(spec, "select", None))
 
 
 def record(spec, cases):
