@@ -25,7 +25,8 @@ import numpy as np
 import introdl
 
 from .core import Case, Mistake, ReferenceCheck
-from .registry import HINT, register
+from .judges import InitCheck
+from .registry import register
 
 # --- fit_normalizer ------------------------------------------------------------------------
 
@@ -218,63 +219,9 @@ def _init_cases(rng, hidden):
             case([7, 3, 5, 2], "glorot"), case([2, 5, 4])]
 
 
-def _spread_looks_right(params, layer_dims, method):
-    """Whether the weights have the stated spread, judged loosely over all layers at once."""
-    ratios = []
-    for l in range(1, len(layer_dims)):
-        W = params.get(f"W{l}")
-        if np.shape(W) != (layer_dims[l], layer_dims[l - 1]):
-            return False
-        ratios.append(np.asarray(W, dtype=float).ravel() / _SCALE[method](layer_dims[l - 1], layer_dims[l]))
-    z = np.concatenate(ratios)
-    return z.size >= 6 and 0.5 < np.sqrt(np.mean(z**2)) < 2.0
-
-
-def _scale_factors(params, expected, layer_dims):
-    """``{l: factor}`` when each W{l} is the stated draw times one factor per layer, else None."""
-    factors = {}
-    for l in range(1, len(layer_dims)):
-        W, W_ref = params.get(f"W{l}"), expected[f"W{l}"]
-        if np.shape(W) != W_ref.shape or not np.any(W_ref):
-            return None
-        W = np.asarray(W, dtype=float)
-        factor = float(np.sum(W * W_ref) / np.sum(W_ref * W_ref))
-        if not np.allclose(W, factor * W_ref, rtol=1e-9, atol=0.0):
-            return None
-        factors[l] = factor
-    return factors
-
-
-class InitCheck(ReferenceCheck):
-    """Exact comparison (the notebook states the draw); says whether the draw or only its scale differs."""
-
-    def judge(self, student_fn, case):
-        problem = super().judge(student_fn, case)
-        if problem is None or HINT in problem:
-            return problem
-        method = case.args[1] if len(case.args) > 1 else "he"
-        got = self.call(student_fn, case)
-        dims = case.args[0]
-        factors = _scale_factors(got, self.run_reference(case), dims) if isinstance(got, dict) else None
-        if method != "zeros" and factors and any(not np.isclose(f, 1.0) for f in factors.values()):
-            l = next(l for l, f in factors.items() if not np.isclose(f, 1.0))
-            scale = _SCALE[method](dims[l - 1], dims[l])
-            return (f"{problem}{HINT}your weights are the stated draw, but with the wrong scale: W{l} "
-                    f"(n_prev = {dims[l - 1]}, n_l = {dims[l]}) is the draw times {factors[l] * scale:.4g}, "
-                    f"and method {method!r} multiplies it by {scale:.4g}. Check the formula of the scale "
-                    "in the table (which n, and where the square root goes)")
-        biases_zero = isinstance(got, dict) and all(
-            np.shape(got.get(f"b{l}")) == (dims[l], 1) and not np.any(got[f"b{l}"]) for l in range(1, len(dims)))
-        if method != "zeros" and biases_zero and _spread_looks_right(got, dims, method):
-            problem += (f"{HINT}the shapes and the spread of your weights look right, but the numbers are not the "
-                        "stated draw: for l = 1, ..., L in this order, W = rng.standard_normal((n_l, n_prev)) * scale, "
-                        "and no other call to rng (the test compares the exact numbers of that draw)")
-        return problem
-
-
 INITIALIZE_PARAMETERS = InitCheck(
     "initialize_parameters", points=5, reference=introdl.initialize_parameters, make_cases=_init_cases,
-    outputs=("params",),
+    outputs=("params",), scale=lambda method, n_prev, n: _SCALE[method](n_prev, n),
     mistakes=[
         Mistake("he_uses_n", "He's scale uses the number of INPUTS of the layer (the fan-in): "
                 "sqrt(2 / n_prev) with n_prev = layer_dims[l - 1], not layer_dims[l]",
