@@ -19,9 +19,9 @@ import numpy as np
 
 import introdl
 
-from .core import Case, Mistake, ReferenceCheck, StudentError, compare, matches_numeric, numeric_grad, student_call
-from .helpers import own_function
-from .registry import HINT, register
+from .core import Case, Mistake, ReferenceCheck
+from .judges import BackwardCheck
+from .registry import register
 
 # --- shared test data ----------------------------------------------------------------------
 
@@ -198,16 +198,6 @@ SOFTMAX_CROSS_ENTROPY = ReferenceCheck(
 
 # --- softmax_cross_entropy_backward --------------------------------------------------------
 
-CE_RIGHT = ("your softmax_cross_entropy is right on this case, so the error is in "
-            "softmax_cross_entropy_backward")
-FIX_COST_FIRST = ("dZ equals m times the numerical gradient of YOUR softmax_cross_entropy, but that cost is "
-                  "wrong: fix softmax_cross_entropy first (see its test)")
-SOFTMAX_WRONG = ("your softmax is wrong on this case (see its test); if softmax_cross_entropy_backward calls it, "
-                 "fix softmax first")
-BOTH_WRONG = ("your softmax_cross_entropy is wrong on this case too, and dZ does not match m times its "
-              "numerical gradient either: fix softmax_cross_entropy first, then this test can say more")
-
-
 def _backward_cases(rng, hidden):
     case = functools.partial(_with_labels, rng)
     if not hidden:
@@ -216,45 +206,6 @@ def _backward_cases(rng, hidden):
                 case(LARGE.copy(), "large logits (3, 3), near +1000 and -1000")]
     return [case(_logits(rng, 2, 1)), case(_logits(rng, 10, 6)), case(_large_logits(rng, 5, 3)),
             case(_logits(rng, 5, 2, scale=200.0)), case(_logits(rng, 3, 7))]
-
-
-class BackwardCheck(ReferenceCheck):
-    """``dZ`` against the reference; on a mismatch, the student's own cost locates the error."""
-
-    def judge(self, student_fn, case):
-        problem = super().judge(student_fn, case)
-        if problem is None:
-            return None
-        problem, _, hint = problem.partition(HINT)
-        note = self._locate(student_fn, case)
-        # One hint line, so that the same finding on several cases is shown once.
-        hint = f"{note}; {hint}" if note and hint else note or hint
-        return problem + (HINT + hint if hint else "")
-
-    def _locate(self, student_fn, case):
-        """A note on where the error is, from the student's own softmax and cost; "" if none."""
-        Z, Y = case.args
-        own_softmax = own_function(student_fn, introdl.softmax)
-        if own_softmax is not None:
-            try:
-                wrong = compare(student_call(own_softmax, (Z.copy(),), {}, self), introdl.softmax(Z), "") is not None
-            except StudentError:
-                wrong = True
-            if wrong:
-                return SOFTMAX_WRONG
-        cost = own_function(student_fn, introdl.softmax_cross_entropy)
-        if cost is None:
-            return ""
-        try:
-            value = student_call(cost, (Z.copy(), Y.copy()), {}, self)
-        except StudentError:
-            return ""  # its own test says what is wrong with it
-        if compare(value, introdl.softmax_cross_entropy(Z, Y), "the cost") is None:
-            return CE_RIGHT
-        got = self.call(student_fn, case)
-        if matches_numeric(got, lambda: Z.shape[1] * numeric_grad(lambda z: float(cost(z, Y.copy())), Z), "dZ"):
-            return FIX_COST_FIRST
-        return BOTH_WRONG
 
 
 def _backward(Z, Y, *, sign=1.0, scale=1.0, axis=0, shift="column", extra=False, subtract=True):
@@ -271,7 +222,7 @@ def _backward_alternative(Z, Y):
 
 SOFTMAX_CROSS_ENTROPY_BACKWARD = BackwardCheck(
     "softmax_cross_entropy_backward", points=3, reference=introdl.softmax_cross_entropy_backward,
-    make_cases=_backward_cases, outputs=("dZ",),
+    make_cases=_backward_cases, outputs=("dZ",), softmax=introdl.softmax, cost=introdl.softmax_cross_entropy,
     mistakes=[
         Mistake("divided_by_m", "dZ is m times the gradient of the mean cost, by the package's convention (the "
                 "1/m comes later, in dW = (1/m) dZ A_prev.T and db): return softmax(Z) - Y without dividing by m",
