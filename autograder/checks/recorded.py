@@ -22,6 +22,7 @@ helpers of :data:`SHIPPED` modules (a cost function a case passes in) by referen
 mistake's.
 """
 
+import copy
 import importlib
 import io
 import pickle
@@ -131,7 +132,8 @@ class _Replay:
         return [] if hidden else list(self.recorded_cases)
 
     def facts(self, case):
-        return case.recorded_facts
+        # A copy, as the live check computes them afresh: a student's function may change what it is given.
+        return copy.deepcopy(case.recorded_facts)
 
     def run_reference(self, case, fn=None):
         if fn is None:
