@@ -51,3 +51,27 @@ class Score:
 
     def __repr__(self):
         return "score_fn"
+
+
+# --- a4: the cost functions of numerical_gradient's and gradient_check's cases -------------------
+
+
+def cube_sum(theta):
+    """The lecture's f(theta) = theta**3, summed over the entries."""
+    return float(np.sum(np.asarray(theta) ** 3))
+
+
+def smooth_cost(theta, *, A, w):
+    """0.5 theta.A.theta + sum(sin(theta)) + (w.theta)**3 / 6: smooth and not separable."""
+    theta = np.asarray(theta, dtype=float)
+    return float(0.5 * theta @ A @ theta + np.sum(np.sin(theta)) + (w @ theta) ** 3 / 6)
+
+
+def network_cost(params, *, X, Y):
+    """Cross-entropy of a network with tanh hidden layers and a sigmoid output."""
+    A = X
+    L = len(params) // 2
+    for l in range(1, L + 1):
+        Z = params[f"W{l}"] @ A + params[f"b{l}"]
+        A = np.tanh(Z) if l < L else Z
+    return float(np.mean(np.logaddexp(0.0, -A) * Y + np.logaddexp(0.0, A) * (1 - Y)))
