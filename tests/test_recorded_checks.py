@@ -61,7 +61,16 @@ def test_a_recorded_check_reports_what_the_live_check_reports(name):
         live = run_check(REGISTRY[name], fn)
         sealed = run_check(replayed, fn)
         assert (sealed.passed, sealed.total) == (live.passed, live.total), f"{name}, {what}"
-        assert sealed.report() == live.report(), f"{name}, {what}"
+        if run_check(REGISTRY[name], fn).report() != live.report():
+            # An answer that draws unseeded numbers (dropout_backward's new mask) differs from run to run:
+            # the same hints then, not the same numbers.
+            assert _hints(sealed.report()) == _hints(live.report()), f"{name}, {what}"
+        else:
+            assert sealed.report() == live.report(), f"{name}, {what}"
+
+
+def _hints(report):
+    return sorted(line for line in report.splitlines() if line.strip().startswith(("Hint:", "Note:")))
 
 
 @pytest.mark.parametrize("name", RECORDABLE)

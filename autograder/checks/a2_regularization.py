@@ -11,9 +11,23 @@ import numpy as np
 
 import introdl
 
-from .core import Case, Check, Mistake, ReferenceCheck, StudentError, compare, student_call
-from .helpers import describe, layer_params, own_function
-from .registry import HINT, REMARK, register
+from .core import Case, Mistake, ReferenceCheck
+from .helpers import layer_params
+from .judges import (
+    BACK_NO_SCALE,
+    BACK_TIMES_KEEP,
+    GLOBAL_RNG,
+    INVERTED,
+    MASK_SHAPE,
+    NEW_MASK,
+    NO_MASK,
+    NO_SCALE,
+    TIMES_KEEP,
+    WRONG_UNITS,
+    DropoutBackwardCheck,
+    DropoutForwardCheck,
+)
+from .registry import register
 
 # --- shared test data ----------------------------------------------------------------------
 
@@ -88,24 +102,6 @@ L2_PENALTY_GRADS = ReferenceCheck(
 
 # --- dropout_forward -----------------------------------------------------------------------
 
-NO_SCALE = "the kept values equal A: did you forget to divide by keep_prob (inverted dropout)?"
-TIMES_KEEP = ("the kept values are A * keep_prob: inverted dropout DIVIDES by keep_prob, so that "
-              "the expected value of each unit stays the same")
-INVERTED = ("units are kept with probability 1 - keep_prob: keep_prob is the probability of KEEPING a "
-            "unit, so the mask is rng.random(A.shape) < keep_prob")
-GLOBAL_RNG = ("two calls with the same rng seed gave different masks: draw the mask from the rng "
-              "argument (rng.random(A.shape)), not from np.random")
-MASK_SHAPE = ("the same units are dropped in every example (or the same examples in every unit): "
-              "draw the mask with A's full shape, rng.random(A.shape)")
-BACK_NO_SCALE = ("dA_prev equals dA on the kept units: the backward pass divides by keep_prob too, "
-                 "exactly like the forward pass")
-BACK_TIMES_KEEP = "dA_prev is dA * keep_prob on the kept units: divide by keep_prob, as in the forward pass"
-NEW_MASK = ("the backward pass uses another mask than the forward pass: take the mask D saved in "
-            "the cache, do not draw a new one")
-NO_MASK = "the gradient was not masked: multiply dA by the mask D from the cache (dropped units get 0)"
-WRONG_UNITS = "the gradient flows through the DROPPED units: multiply by D, not by 1 - D"
-
-
 def _activations(rng, shape):
     """Activations without zeros, so that a zero in the output means a dropped unit."""
     return rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
@@ -123,77 +119,6 @@ def _dropout_cases(rng, hidden):
         cases.append(Case((A, keep_prob), label=f"A of shape {shape}, keep_prob={keep_prob}",
                           seed=int(rng.integers(2**31))))
     return cases
-
-
-def _close(a, b):
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-9, atol=1e-12))
-
-
-def _rate_tolerance(keep_prob, n):
-    """About four standard deviations of the kept fraction of ``n`` independent units."""
-    return 4 * np.sqrt(keep_prob * (1 - keep_prob) / n) + 1e-3
-
-
-def _mask_problem(mask, keep_prob):
-    """Problems of a keep mask (n, m) that only its statistics can show, or None."""
-    n = mask.size
-    if n < 1000:
-        return None  # too few units to measure a rate
-    rate, tol = mask.mean(), _rate_tolerance(keep_prob, n)
-    rows, cols = mask.shape
-    if rows > 1 and cols > 1 and (np.all(mask == mask[:, :1]) or np.all(mask == mask[:1, :])):
-        return f"the mask is the same in every column or in every row{HINT}{MASK_SHAPE}"
-    if abs(rate - keep_prob) <= tol:
-        return None
-    problem = f"it kept {rate:.1%} of the units, expected about keep_prob = {keep_prob:.0%}"
-    if abs(rate - (1 - keep_prob)) <= tol:
-        return f"{problem}{HINT}{INVERTED}"
-    return problem
-
-
-def _forward_problem(A, keep_prob, out):
-    """Check one output of a dropout forward pass by behaviour; None when it is right."""
-    if not isinstance(out, tuple | list) or len(out) != 2:
-        raise StudentError(f"it should return 2 values (A_out, cache), got {describe(out)}")
-    try:
-        A_out = np.asarray(out[0], dtype=np.float64)
-    except (TypeError, ValueError):
-        return f"A_out should be a numeric array, got {type(out[0]).__name__}"
-    if A_out.shape != A.shape:
-        return f"A_out has shape {A_out.shape}, expected {A.shape} (the shape of A)"
-    if not np.all(np.isfinite(A_out)):
-        return "A_out contains NaN or infinity"
-    kept = A_out != 0
-    if keep_prob == 1:
-        if _close(A_out, A):
-            return None
-        if not kept.any():
-            return f"with keep_prob=1 every unit was dropped{HINT}{INVERTED}"
-        return "with keep_prob=1 dropout must be the identity (A_out equal to A)"
-    if not kept.any():
-        return "every unit was dropped (A_out is all zeros)"
-    ratio = A_out[kept] / A[kept]
-    if not np.allclose(ratio, 1 / keep_prob, rtol=1e-9):
-        problem = "the kept values should be A / keep_prob (and the dropped ones 0)"
-        for wrong, hint in ((1.0, NO_SCALE), (keep_prob, TIMES_KEEP)):
-            if np.allclose(ratio, wrong, rtol=1e-9):
-                return f"{problem}{HINT}{hint}"
-        return problem
-    return _mask_problem(kept, keep_prob)
-
-
-class DropoutForwardCheck(Check):
-    """Inverted dropout judged by behaviour: values, keep rate, mask shape, reproducibility."""
-
-    def judge(self, student_fn, case):
-        A, keep_prob = case.args
-        out = self.call(student_fn, case)
-        problem = _forward_problem(A, keep_prob, out)
-        if problem is None and keep_prob < 1:
-            again = self.call(student_fn, case)  # a fresh generator with the same seed
-            if not np.array_equal(np.asarray(out[0]) != 0, np.asarray(again[0]) != 0):
-                problem = f"the mask is not reproducible{HINT}{GLOBAL_RNG}"
-        return problem
 
 
 def _drop(A, keep_prob, mask_fn, scale_fn):
@@ -241,81 +166,6 @@ def _dropout_backward_cases(rng, hidden):
     return cases
 
 
-class DropoutBackwardCheck(Check):
-    """The gradient through dropout: ``dA * D / keep_prob`` with the mask of the forward pass.
-
-    The cache comes from the student's own ``dropout_forward`` (found in the globals of the
-    student's function) when that one behaves correctly on the case, else from the reference,
-    so a wrong forward pass does not make a right backward pass fail.
-    """
-
-    def _cache(self, student_fn, A, keep_prob, seed):
-        """(cache, keep mask, a note for messages saying where the cache came from).
-
-        A forward pass that behaves correctly is linear in ``A`` with the derivative
-        ``mask / keep_prob`` (for the fixed seed), so that is the exact gradient to expect.
-        """
-        forward = own_function(student_fn, introdl.dropout_forward)
-        if forward is None:
-            note = ""
-        else:
-            # said once per report, not on every case
-            note = (f"{REMARK}these cases used a cache from the reference dropout_forward, "
-                    "since yours does not pass its test yet")
-            try:
-                out = student_call(forward, (A.copy(), keep_prob), {"rng": np.random.default_rng(seed)}, self)
-                if _forward_problem(A, keep_prob, out) is None:
-                    return out[1], np.asarray(out[0]) != 0, " (with the cache of your dropout_forward)"
-            except StudentError:
-                pass
-        _, cache = introdl.dropout_forward(A, keep_prob, rng=np.random.default_rng(seed))
-        return cache, cache[0], note
-
-    def judge(self, student_fn, case):
-        dA, A, keep_prob = case.args
-        cache, mask, source = self._cache(student_fn, A, keep_prob, case.seed)
-        got = self.call(student_fn, Case((dA, cache)))
-        expected = dA * mask / keep_prob
-        problem = compare(got, expected, "dA_prev", show_values=not case.hidden)
-        if problem is None:
-            return None
-        problem += source
-        hint = _backward_hint(np.asarray(got, dtype=np.float64), dA, mask, keep_prob)
-        return problem if hint is None else f"{problem}{HINT}{hint}"
-
-
-# Below this chance, a freshly drawn mask that keeps every unit is no explanation of an unmasked gradient.
-UNLIKELY = 1e-6
-
-
-def _backward_hint(g, dA, mask, keep_prob):
-    """The hint for a wrong dropout gradient ``g`` when one mistake alone explains it, else None.
-
-    Parameters
-    ----------
-    g, dA : ndarray (n, m)
-        The student's dA_prev and the incoming gradient.
-    mask : ndarray of bool (n, m)
-        The forward pass's keep mask.
-    keep_prob : float
-    """
-    known = [(dA * mask, BACK_NO_SCALE), (dA * mask * keep_prob, BACK_TIMES_KEEP),
-             (dA * ~mask / keep_prob, WRONG_UNITS)]
-    for wrong, hint in known:
-        if _close(g, wrong):
-            return hint
-    if g.shape != dA.shape:
-        return None
-    if _close(g, dA / keep_prob):
-        # Unmasked: a new mask drawn in the backward pass would look the same if it kept every unit.
-        return NO_MASK if keep_prob ** g.size < UNLIKELY else None
-    nonzero = g != 0
-    if not nonzero.all() and not np.array_equal(nonzero, mask) and np.allclose(g[nonzero], dA[nonzero] / keep_prob,
-                                                                            rtol=1e-9):
-        return NEW_MASK
-    return None
-
-
 def _back(dA, cache, mask_fn, scale):
     D, keep_prob = cache
     return dA * mask_fn(D) * scale(keep_prob)
@@ -323,6 +173,7 @@ def _back(dA, cache, mask_fn, scale):
 
 DROPOUT_BACKWARD = DropoutBackwardCheck(
     "dropout_backward", points=2, reference=introdl.dropout_backward, make_cases=_dropout_backward_cases,
+    forward_check=DROPOUT_FORWARD,
     mistakes=[
         Mistake("no_scale", BACK_NO_SCALE, lambda dA, cache: _back(dA, cache, lambda D: D, lambda k: 1.0)),
         Mistake("times_keep", BACK_TIMES_KEEP, lambda dA, cache: _back(dA, cache, lambda D: D, lambda k: k)),
