@@ -12,20 +12,9 @@ import numpy as np
 
 import introdl
 
-from .core import (
-    Case,
-    Check,
-    Mistake,
-    NotImplementedYet,
-    ReferenceCheck,
-    StudentError,
-    compare,
-    matches_numeric,
-    numeric_grad,
-    student_call,
-)
-from .helpers import describe, matching_hint, own_function
-from .registry import HINT, REMARK, register
+from .core import Case, Mistake, ReferenceCheck
+from .judges import BatchnormBackwardCheck
+from .registry import register
 
 # --- shared test data ----------------------------------------------------------------------
 
@@ -147,11 +136,6 @@ BATCHNORM_FORWARD = ReferenceCheck(
 # --- batchnorm_backward --------------------------------------------------------------------
 
 # Said once per report (a remark), not on every case.
-REF_CACHE = ("your batchnorm_forward is missing or does not pass its test, so these cases used the "
-             "reference's forward pass and cache (z_norm, gamma, inv_std, mode)")
-OWN_CACHE = "with the cache of your batchnorm_forward"
-
-
 def _backward_cases(rng, hidden):
     """Cases ``(dout, Z, gamma, beta, running)`` + forward keywords; the backward gets a cache."""
     if not hidden:
@@ -166,126 +150,6 @@ def _backward_cases(rng, hidden):
         cases.append(Case((dout, Z, gamma, beta, stats), {"mode": mode, "momentum": 0.9, "eps": eps},
                           label=f"dout and Z of shape ({n}, {m}), mode={mode!r}, eps={eps}"))
     return cases
-
-
-class BatchnormBackwardCheck(Check):
-    """``dZ, dgamma, dbeta`` with the cache of the student's own forward pass.
-
-    Order of judgement on one case: the student's forward (when it is there and not the
-    reference) makes the cache; the backward's output is compared with the reference
-    gradients. On a mismatch, a wrong forward pass is named first (with the numerical
-    gradients of that forward to tell whether the backward at least matches it); a right
-    forward pass means the backward is at fault, and the catalogue names the likely mistake.
-    """
-
-    outputs = ("dZ", "dgamma", "dbeta")
-
-    @staticmethod
-    def _forward_args(case):
-        _, Z, gamma, beta, running = case.args
-        return (Z.copy(), gamma.copy(), beta.copy(), None if running is None else
-                {k: v.copy() for k, v in running.items()}), dict(case.kwargs)
-
-    def _student_forward(self, student_fn, case):
-        """(forward function, its cache, forward is right) or None when it is absent or fails."""
-        forward = own_function(student_fn, introdl.batchnorm_forward)
-        if forward is None:
-            return None
-        args, kwargs = self._forward_args(case)
-        try:
-            out = student_call(forward, args, kwargs, self)
-        except StudentError:
-            return None
-        if not isinstance(out, tuple | list) or len(out) != 3:
-            return None
-        expected = introdl.batchnorm_forward(*self._forward_args(case)[0], **kwargs)
-        right = compare((out[0], out[2]), (expected[0], expected[2]), ("out", "running")) is None
-        return forward, out[1], right
-
-    def _grads(self, student_fn, dout, cache):
-        out = student_call(student_fn, (dout.copy(), cache), {}, self)
-        if not isinstance(out, tuple | list) or len(out) != 3:
-            raise StudentError(f"it should return 3 values (dZ, dgamma, dbeta), got {describe(out)}")
-        return tuple(out)
-
-    def _numeric(self, forward, case, dout):
-        """(m dJ/dZ, dJ/dgamma, dJ/dbeta) of J = sum(dout * out) / m for the student's forward
-        (run within :func:`~.core.matches_numeric`, which silences its warnings)."""
-        args, kwargs = self._forward_args(case)
-        Z, gamma, beta, running = args
-        m = Z.shape[1]
-
-        def J(Zx, gx, bx):
-            out = forward(Zx, gx, bx, None if running is None else {k: v.copy() for k, v in running.items()},
-                          **kwargs)
-            return float(np.sum(dout * np.asarray(out[0], dtype=np.float64)))
-
-        return (numeric_grad(lambda x: J(x, gamma, beta), Z),
-                numeric_grad(lambda x: J(Z, x, beta), gamma) / m,
-                numeric_grad(lambda x: J(Z, gamma, x), beta) / m)
-
-    def judge(self, student_fn, case):
-        dout = case.args[0]
-        args, kwargs = self._forward_args(case)
-        _, ref_cache, _ = introdl.batchnorm_forward(*args, **kwargs)
-        expected = introdl.batchnorm_backward(dout, ref_cache)
-        show = not case.hidden
-        own = self._student_forward(student_fn, case)
-
-        if own is not None and own[2]:
-            try:
-                got = self._grads(student_fn, dout, own[1])
-            except StudentError as err:
-                raise StudentError(f"{err} ({OWN_CACHE})") from None
-            problem = compare(got, expected, self.outputs, show_values=show)
-            if problem is None:
-                return None
-            return self._backward_problem(got, expected, problem, f" ({OWN_CACHE}, which is right)", dout, ref_cache)
-
-        # The forward pass is missing or wrong: a backward written for the reference's cache
-        # layout can still be judged on its own.
-        ref_error, got = None, None
-        try:
-            got = self._grads(student_fn, dout, ref_cache)
-        except StudentError as err:
-            ref_error = err
-        if got is not None and compare(got, expected, self.outputs) is None:
-            return None
-        if own is not None:
-            forward, cache, _ = own
-            try:
-                got_own = self._grads(student_fn, dout, cache)
-            except StudentError:
-                got_own = None
-            if got_own is not None:
-                problem = compare(got_own, expected, self.outputs, show_values=show)
-                if problem is None:
-                    return None  # the forward's output is wrong but its cache is fine
-                if matches_numeric(got_own, lambda: self._numeric(forward, case, dout), self.outputs):
-                    return (f"{problem} ({OWN_CACHE}). Your batchnorm_backward matches the numerical "
-                            "gradients of your batchnorm_forward, but that forward pass is wrong: fix "
-                            "batchnorm_forward first (see its test)")
-                return (f"{problem} ({OWN_CACHE}, which does not pass its test; your backward does not "
-                        "match the numerical gradients of that forward either, so both need fixing: start with "
-                        "batchnorm_forward, then this test can say more)")
-        if ref_error is not None:
-            if isinstance(ref_error, NotImplementedYet):  # nothing to say about the cache then
-                raise ref_error
-            raise StudentError(f"{ref_error}{REMARK}{REF_CACHE}")
-        problem = compare(got, expected, self.outputs, show_values=show)
-        return self._backward_problem(got, expected, problem, "", dout, ref_cache) + REMARK + REF_CACHE
-
-    def _backward_problem(self, got, expected, problem, source, dout, ref_cache):
-        """The mismatch message for a backward pass run on a right cache, with a hint when one fits."""
-        problem += source + "; the error is in batchnorm_backward"
-
-        def run(fn):
-            with np.errstate(all="ignore"):
-                return fn(dout.copy(), ref_cache)
-
-        hint = matching_hint(self.mistakes, got, expected, run=run,
-                             same=lambda a, b: compare(a, b, self.outputs) is None)
-        return problem if hint is None else f"{problem}{HINT}{hint}"
 
 
 def _bn_back(dout, cache, *, correction="full", gamma_in_dz=True, dz_scale=1.0, dgamma_norm=True,
@@ -349,6 +213,7 @@ def _staged_backward():
 
 BATCHNORM_BACKWARD = BatchnormBackwardCheck(
     "batchnorm_backward", points=5, reference=introdl.batchnorm_backward, make_cases=_backward_cases,
+    forward=introdl.batchnorm_forward,
     mistakes=[
         Mistake("no_correction", "dZ misses both correction terms: in train mode mu and var depend on every "
                 "example, so dZ = gamma * inv_std / m * (m * dout - sum(dout) - z_norm * sum(dout * z_norm)), "
