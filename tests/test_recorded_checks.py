@@ -4,17 +4,21 @@ time, they give every answer the same report as the open release's live check.""
 import numpy as np
 import pytest
 
+import introdl
+
 from autograder import REGISTRY
 from autograder.checks import run_check, seed_for
 from autograder.checks.recorded import SHIPPED, RecordError, dumps, loads, record, recordable, replay
 
 RECORDABLE = sorted(name for name, spec in REGISTRY.items() if recordable(spec))
+# What a sealed bundle supplies to a judge besides the record: no graded function's reference.
+SUPPLIED = {"final_model": {"predict": introdl.predict_proba}}
 
 
 def _replayed(name):
     spec = REGISTRY[name]
     cases = spec.cases(np.random.default_rng(seed_for(name, False)), False)
-    return replay(loads(dumps(record(spec, cases))))
+    return replay(loads(dumps(record(spec, cases))), **SUPPLIED.get(name, {}))
 
 
 def _float32(fn):

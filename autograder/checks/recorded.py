@@ -160,12 +160,13 @@ def _resolve(name):
     return cls
 
 
-def replay(data, cls=None):
+def replay(data, cls=None, **supplied):
     """A check that judges from the record ``data`` (see :func:`record`).
 
     Its class is the one the record names (``cls``, when given, must be that class): it gives
     how the check reads an output and judges; the reference and the mistakes' functions are
-    never needed.
+    never needed. ``supplied``: functions the bundle gives a judge that are no graded
+    function's reference (``final_model``'s ``predict``, the forward pass of a trained network).
     """
     if data.get("format") != FORMAT:
         raise RecordError(f"{data.get('name', '?')}: record format {data.get('format')!r}, expected {FORMAT}")
@@ -173,7 +174,7 @@ def replay(data, cls=None):
     if cls is not None and cls is not named:
         raise RecordError(f"{data['name']}: the record is of class {data['class']}, not {class_name(cls)}")
     check_class = type(f"Recorded{named.__name__}", (_Replay, named), {})
-    spec = check_class(data["name"], reference=None, **data["options"],
+    spec = check_class(data["name"], reference=None, **data["options"], **supplied,
                        mistakes=[Mistake(key, hint, _RecordedOutput(key)) for key, hint in data["mistakes"]])
     spec.recorded_cases = [_RecordedCase(case) for case in data["cases"]]
     return spec
