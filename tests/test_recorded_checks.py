@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import introdl
-
 from autograder import REGISTRY
 from autograder.checks import run_check, seed_for
 from autograder.checks.recorded import SHIPPED, RecordError, dumps, loads, record, recordable, replay
@@ -150,3 +149,29 @@ def test_a_record_may_hold_a_function_of_another_module_by_reference_only_from_a
 
     with pytest.raises(RecordError, match="data only"):
         loads(pickle.dumps({"cost": np.random.default_rng}, protocol=5))
+
+
+# A valid dropout on another mask than the reference's (binomial draws), with its own cache layout.
+OTHER_MASK = """
+def dropout_forward(A, keep_prob, *, rng):
+    D = rng.binomial(1, keep_prob, A.shape).astype(bool)
+    return A * D / keep_prob, {{"D": D, "keep_prob": keep_prob}}
+
+def dropout_backward(dA, cache):
+    return dA * cache["D"] / cache["keep_prob"]{wrong}
+"""
+
+
+def test_a_backward_pass_on_the_students_own_mask_is_judged_alike_live_and_sealed():
+    """The expected gradient then comes from the student's own forward (its derivative in A), not
+    from the record: a right backward passes, a wrong one fails with the same words."""
+    from student_code import student_namespace
+
+    replayed = _replayed("dropout_backward")
+    right = student_namespace(OTHER_MASK.format(wrong=""))["dropout_backward"]
+    wrong = student_namespace(OTHER_MASK.format(wrong=" * cache['keep_prob']"))["dropout_backward"]
+    assert run_check(replayed, right).passed == run_check(replayed, right).total == 3
+    live, sealed = run_check(REGISTRY["dropout_backward"], wrong), run_check(replayed, wrong)
+    assert sealed.passed == 1  # keep_prob=1: times keep_prob changes nothing
+    assert "with the cache of your dropout_forward" in sealed.report()
+    assert sealed.report() == live.report()
