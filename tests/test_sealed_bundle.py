@@ -252,12 +252,21 @@ def test_no_callable_of_the_bundle_passes_a_locked_check(course, plan, venv):
 # --- (c) a right and a wrong answer get the open release's report ----------------------------
 
 def _solution_source(course, assignment, names):
-    """The solution cells that define the assignment's graded functions (one may call another)."""
-    cells = [cell.source for path in course.source_notebooks(assignment)
-             for cell in nbformat.read(path, as_version=4).cells
-             if cell.cell_type == "code" and any(f"def {name}(" in cell.source for name in names)]
-    assert cells, f"no solution cell of {assignment} defines {names}"
-    return "\n\n".join(cells)
+    """The notebook's imports and function definitions (a graded function may call the notebook's
+    other functions, a9's ``fit``), from the solution notebooks' code cells."""
+    code = [cell.source for path in course.source_notebooks(assignment)
+            for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    assert any(f"def {name}(" in source for source in code for name in names), \
+        f"no solution cell of {assignment} defines {names}"
+    kept = []
+    for source in code:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:  # a cell with IPython magics defines no graded function
+            continue
+        kept += [ast.unparse(node) for node in tree.body
+                 if isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef)]
+    return "\n\n".join(dict.fromkeys(kept))
 
 
 WRONG = {  # a plausible wrong answer per a1 check: not the reference, not a catalogued mistake's code
@@ -269,9 +278,16 @@ WRONG = {  # a plausible wrong answer per a1 check: not the reference, not a cat
 }
 
 
+# final_model trains with dl.initialize_parameters, dl.train ...: in a sealed bundle those come from
+# the student's own passing functions, which check does not keep yet (docs/sealed.md, step 5), and
+# its judge needs dl.predict_proba supplied to the replay (recorded.replay's ``supplied``).
+NEEDS_OWN_LIBRARY = {"final_model"}
+PREAMBLE = "import numpy as np\n"  # what every answer may use, as the blank notebooks import it
+
+
 def _open_report(source, name):
     namespace = {}
-    exec("import numpy as np\n" + source, namespace)  # noqa: S102 - the test's own answer
+    exec(PREAMBLE + source, namespace)  # noqa: S102 - the test's own answer
     try:
         import contextlib
         import io
@@ -289,17 +305,19 @@ def test_right_and_wrong_answers_get_the_open_report(course, plan, venv):
     names = _locked_names(course, plan)
     cases = {}
     for name, assignment in names.items():
+        if name in NEEDS_OWN_LIBRARY:
+            continue
         cases[name] = {"right": _solution_source(course, assignment, [n for n, a in names.items() if a == assignment])}
         if name in WRONG:
             cases[name]["wrong"] = WRONG[name]
     code = textwrap.dedent("""
         import contextlib, io, json, sys
         from autograder import check
-        cases, reports = json.loads(sys.stdin.read()), {}
+        (preamble, cases), reports = json.loads(sys.stdin.read()), {}
         for name, answers in cases.items():
             for kind, source in answers.items():
                 namespace = {}
-                exec("import numpy as np\\n" + source, namespace)
+                exec(preamble + source, namespace)
                 out = io.StringIO()
                 try:
                     with contextlib.redirect_stdout(out):
@@ -309,8 +327,9 @@ def test_right_and_wrong_answers_get_the_open_report(course, plan, venv):
                     reports[f"{name} {kind}"] = str(failed)
         print(json.dumps(reports))
     """)
-    proc = subprocess.run([str(python), "-c", code], input=json.dumps(cases), cwd="/tmp", capture_output=True,
-                          text=True, check=False, env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"})
+    proc = subprocess.run([str(python), "-c", code], input=json.dumps([PREAMBLE, cases]), cwd="/tmp",
+                          capture_output=True, text=True, check=False,
+                          env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     sealed_reports = json.loads(proc.stdout.strip().splitlines()[-1])
     for name, answers in cases.items():
