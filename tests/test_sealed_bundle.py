@@ -279,8 +279,7 @@ WRONG = {  # a plausible wrong answer per a1 check: not the reference, not a cat
 
 
 # final_model trains with dl.initialize_parameters, dl.train ...: in a sealed bundle those come from
-# the student's own passing functions, which check does not keep yet (docs/sealed.md, step 5), and
-# its judge needs dl.predict_proba supplied to the replay (recorded.replay's ``supplied``).
+# the student's own passing functions, which check does not keep yet (docs/sealed.md, step 5).
 NEEDS_OWN_LIBRARY = {"final_model"}
 PREAMBLE = "import numpy as np\n"  # what every answer may use, as the blank notebooks import it
 

@@ -24,8 +24,6 @@ source tree, so the two releases cannot drift apart):
 """
 
 import ast
-import builtins
-import inspect
 import json
 import shutil
 import subprocess
@@ -51,9 +49,6 @@ STUDENT_FILES = ("__init__.py", "checks/core.py", "checks/helpers.py", "checks/r
                  "checks/recorded.py", "sandbox/__init__.py", "sandbox/tracing.py")
 SHIPPED_MODULES = {"autograder.checks.core", "autograder.checks.helpers", "autograder.checks.registry",
                    "autograder.checks.recorded", "autograder.sandbox.tracing"}
-CLASSES = "sealed_classes"  # the generated module of the recorded checks' classes
-# Modules a recorded check's class may use, besides the shipped ones.
-PLAIN_MODULES = {"numpy", "math", "re", "copy", "itertools", "functools"}
 
 
 class SealError(ValueError):
@@ -113,11 +108,11 @@ def build_bundle(course, out, *, unlock=()):
         raise SealError(f"unknown assignment(s) to unlock: {', '.join(unknown)}; known: {', '.join(graded)}")
     locked = [a for a in graded if a not in unlock]
     locked_names = {name: a for a in locked for name in graded[a]}
-    records, classes = _records(locked_names)
+    records = _records(locked_names)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".sealed-", dir=out.parent) as tmp:
         stage = Path(tmp) / "bundle"
-        _write_bundle(course, stage, locked_names, records, classes, [a for a in graded if a in unlock])
+        _write_bundle(course, stage, locked_names, records, [a for a in graded if a in unlock])
         if out.exists():
             out.rmdir()
         stage.rename(out)
@@ -125,10 +120,10 @@ def build_bundle(course, out, *, unlock=()):
     return Bundle(out, size, locked, [a for a in graded if a in unlock])
 
 
-def _write_bundle(course, stage, locked_names, records, classes, unlocked):
+def _write_bundle(course, stage, locked_names, records, unlocked):
     build = stage.parent / "build"
     introdl_project = _introdl_project(build / "introdl", locked_names, course.root / "datasets")
-    autograder_project = _autograder_project(build / "autograder", records, classes, unlocked)
+    autograder_project = _autograder_project(build / "autograder", records, unlocked)
     _imports_alone(introdl_project, autograder_project)
     for project in (introdl_project, autograder_project):
         _wheel(project, stage / "wheels")
@@ -143,83 +138,30 @@ def _write_bundle(course, stage, locked_names, records, classes, unlocked):
 # --- records ---------------------------------------------------------------------------------
 
 def _records(locked_names):
-    """``({name: (record bytes, "module:Class")}, classes source)`` for every locked check.
+    """``{name: record bytes}`` for every locked check.
 
-    Raises SealError naming every locked check that cannot be recorded yet.
+    Raises SealError naming every locked check whose class a bundle does not ship (its judge
+    would need code that is not in ``recorded.SHIPPED``).
     """
-    records, portable, missing = {}, {}, []
-    shipped = SHIPPED_MODULES | set(_shipped_checks())
+    records, missing = {}, []
     for name, assignment in locked_names.items():
         spec = REGISTRY[name]
-        cls = type(spec)
         if not recorded.recordable(spec):
             missing.append(f"{name} ({assignment})")
             continue
-        if cls.__module__ not in shipped and cls not in portable:
-            source = _portable_class(cls, shipped)
-            if source is None:
-                missing.append(f"{name} ({assignment})")
-                continue
-            portable[cls] = source
-        where = (f"autograder.checks.{CLASSES}:{cls.__name__}" if cls in portable
-                 else f"{cls.__module__}:{cls.__qualname__}")
         cases = list(spec.cases(np.random.default_rng(seed_for(name, False)), False))
-        records[name] = (recorded.dumps(recorded.record(spec, cases)), where)
+        records[name] = recorded.dumps(recorded.record(spec, cases))
     if missing:
         assignments = sorted({m.split("(")[1].rstrip(")") for m in missing})
-        raise SealError(f"no record yet for {', '.join(missing)}: pass "
-                        f"{' '.join('--unlock ' + a for a in assignments)} or record these checks first")
-    return records, _classes_module(portable.values())
+        raise SealError(f"no record for {', '.join(missing)} (its check's class is not in recorded.SHIPPED): pass "
+                        f"{' '.join('--unlock ' + a for a in assignments)} or move the class to "
+                        "autograder/checks/judges.py")
+    return records
 
 
 def _shipped_checks():
-    """Full names of the extra check modules a bundle ships (``recorded.SHIPPED``, when it exists)."""
-    return [m if m.startswith("autograder.") else f"autograder.checks.{m}"
-            for m in getattr(recorded, "SHIPPED", ())]
-
-
-def _portable_class(cls, shipped):
-    """The source of ``cls`` with the imports it needs, or None when it needs more than shipped code.
-
-    A recorded check keeps its class for ``select`` (how it reads an output); the class may
-    ship when every global name it uses is a shipped module's object, a plain module or a constant.
-    """
-    node = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
-    module_globals = vars(sys.modules[cls.__module__])
-    lines = []
-    for name in sorted({n.id for n in ast.walk(node) if isinstance(n, ast.Name)}):
-        if name not in module_globals:
-            if hasattr(builtins, name) or _is_local(node, name):
-                continue
-            return None
-        value = module_globals[name]
-        if inspect.ismodule(value) and value.__name__ in PLAIN_MODULES:
-            lines.append(f"import {value.__name__} as {name}")
-        elif getattr(value, "__module__", None) in shipped and getattr(
-                sys.modules[value.__module__], getattr(value, "__name__", ""), None) is value:
-            lines.append(f"from {value.__module__} import {value.__name__} as {name}")
-        elif isinstance(value, str | int | float | tuple) and not callable(value):
-            lines.append(f"{name} = {value!r}")
-        else:
-            return None
-    return "\n".join(lines), ast.get_source_segment(textwrap.dedent(inspect.getsource(cls)), node)
-
-
-def _is_local(node, name):
-    """Whether ``name`` is bound inside ``node`` (an argument or an assignment), not a global."""
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.arg) and sub.arg == name:
-            return True
-        if isinstance(sub, ast.Name) and sub.id == name and isinstance(sub.ctx, ast.Store):
-            return True
-    return False
-
-
-def _classes_module(sources):
-    imports = sorted({line for lines, _ in sources for line in lines.splitlines()})
-    body = "\n\n\n".join(code for _, code in sources)
-    return ('"""The recorded checks\' classes (how each reads an output), copied by release --sealed."""\n\n'
-            + "\n".join(imports) + "\n\n\n" + body + "\n")
+    """Full names of the extra check modules a bundle ships (``recorded.SHIPPED``)."""
+    return list(recorded.SHIPPED)
 
 
 # --- introdl ---------------------------------------------------------------------------------
@@ -364,7 +306,7 @@ def _stub(name, assignment, has_library):
 
 # --- autograder ------------------------------------------------------------------------------
 
-def _autograder_project(project, records, classes, unlocked):
+def _autograder_project(project, records, unlocked):
     """Write the student build of autograder into ``project``; returns ``project``."""
     source, package = REPO / "autograder", project / "autograder"
     extra = [m.removeprefix("autograder.").replace(".", "/") + ".py" for m in _shipped_checks()]
@@ -375,12 +317,11 @@ def _autograder_project(project, records, classes, unlocked):
     checks = package / "checks"
     (checks / "__init__.py").write_text(_student_checks_init(source / "checks" / "__init__.py"), encoding="utf-8")
     shutil.copyfile(Path(__file__).with_name("sealed_student.py"), checks / "_sealed.py")
-    (checks / f"{CLASSES}.py").write_text(classes, encoding="utf-8")
     folder = checks / "records"
     folder.mkdir()
-    for name, (raw, _) in records.items():
+    for name, raw in records.items():
         (folder / f"{name}.pkl").write_bytes(raw)
-    index = {"live": live, "recorded": {name: where for name, (_, where) in records.items()}}
+    index = {"live": live, "recorded": sorted(records)}
     (folder / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     _pyproject(project, "introdl-autograder", ["autograder", "autograder.checks", "autograder.sandbox"],
                {"autograder.checks": ["records/*"]}, ("numpy", "ipython"))
