@@ -3,9 +3,9 @@
 The sealed release (docs/sealed.md, step 6) needs every notebook to run on the functions of its own
 and earlier assignments. This runs each notebook of ``solutions/`` in a kernel that logs every
 graded function the notebook reaches: calls of ``introdl.<name>`` from the notebook, and the lookups
-of introdl's machinery (``introdl.library.function``; the fused step's probes are not counted, since
-a build without the reference has no fused step). It prints, per notebook, the graded functions of
-later assignments it needed.
+of introdl's machinery (``introdl.library.function``), with the fused step off as in a sealed
+build (the readable step asks for each function it runs). It prints, per notebook, the graded
+functions of later assignments it needed.
 
     .venv/bin/python tools/notebook_dependencies.py [a1_splits ...]
 """
@@ -29,11 +29,8 @@ _function, _uses_reference = _lib.function, _lib.uses_reference
 def _logged(name):
     _USED.add(name)
     return _function(name)
-def _probe(name):  # the fused step asks without needing: not a dependency
-    try:
-        return _function(name) is _lib.reference(name)
-    except Exception:
-        return False
+def _probe(name):  # no fused step, as in a sealed build: the readable step asks for what it needs
+    return False
 _lib.function, _lib.uses_reference = _logged, _probe
 for _name in _REGISTRY:
     if callable(getattr(_dl, _name, None)):
