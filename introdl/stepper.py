@@ -33,6 +33,7 @@ schedule, dev cost, early stopping) is the same whichever stepper does the work:
     batch norm).
 """
 
+import importlib
 from typing import Protocol
 
 import numpy as np
@@ -179,10 +180,9 @@ def make_stepper(params, *, output, hidden, keep_prob, lamd, optimizer, optimize
 
 def _fused_module():
     """:mod:`introdl.fused`, or None in a build without it (it re-implements graded functions)."""
-    try:
-        from . import fused
+    try:  # import_module, since `from . import fused` reports a missing submodule as a plain ImportError
+        return importlib.import_module(f"{__package__}.fused")
     except ModuleNotFoundError as err:
         if err.name != f"{__package__}.fused":
             raise
         return None
-    return fused

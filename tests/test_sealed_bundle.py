@@ -22,7 +22,8 @@ from autograder.checks import REGISTRY, CheckFailed, check
 from autograder.grading import course as courses
 from autograder.grading import sealed
 
-BASE_PYTHON = Path("/root/.pyenv/versions/3.11.7/bin/python")
+# The interpreter the shared venv was made from: a venv of it does not see the repository.
+BASE_PYTHON = Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
 SHARED_SITE = Path(sysconfig.get_paths()["purelib"])  # the shared venv's: numpy, IPython, tqdm
 
 
@@ -67,8 +68,8 @@ def venv(bundle, tmp_path_factory):
     return python, site
 
 
-def _run(python, code, cwd=None):
-    env = {"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "HOME": str(cwd or "/tmp")}
+def _run(python, code, cwd=None, **environment):
+    env = {"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "HOME": str(cwd or "/tmp"), **environment}
     proc = subprocess.run([str(python), "-c", code], cwd=cwd or "/tmp", env=env, capture_output=True, text=True,
                           check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -279,7 +280,7 @@ WRONG = {  # a plausible wrong answer per a1 check: not the reference, not a cat
 
 
 # final_model trains with dl.initialize_parameters, dl.train ...: in a sealed bundle those come from
-# the student's own passing functions, which check does not keep yet (docs/sealed.md, step 5).
+# the student's own library, which this test does not fill (test_a_passing_function_is_kept...).
 NEEDS_OWN_LIBRARY = {"final_model"}
 PREAMBLE = "import numpy as np\n"  # what every answer may use, as the blank notebooks import it
 
@@ -370,3 +371,63 @@ def test_a_skipped_cell_is_no_error_in_a_kernel(course, plan, venv):
         repr([("stream", f"(finish {name} first: it does not pass its visible test yet, so this cell skips its "
                          "work)\n")]),
         repr([("stream", "end\n")])]
+
+
+TRAIN_WITH_DROPOUT = textwrap.dedent("""
+    import numpy as np, introdl as dl
+    from introdl import library
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 40))
+    Y = (X[:1] * X[1:] > 0).astype(float)
+    params = {"W1": rng.standard_normal((8, 2)), "b1": np.zeros((8, 1)),
+              "W2": rng.standard_normal((1, 8)), "b2": np.zeros((1, 1))}
+    try:
+        run = dl.train(params, X, Y, output="sigmoid", optimizer="gd", lr=0.1, epochs=3, batch_size=40,
+                       keep_prob=0.8, rng=np.random.default_rng(1), progress=False)
+    except library.Unfinished as err:
+        print("unfinished:", err)
+    else:
+        print(library.function("dropout_forward").__code__.co_filename)
+        print(len(run.history["cost"]), all(np.isfinite(run.history["cost"])))
+""")
+
+
+def test_a_passing_function_is_kept_and_later_trains_the_network(course, plan, venv, tmp_path):
+    """A student passes a2's dropout (and a5's shuffle): a later notebook's training runs on them."""
+    python, _ = venv
+    names = ["dropout_forward", "dropout_backward", "random_mini_batches"]
+    assert {"a2_regularization", "a5_optimization"} <= set(plan[0])
+    own, work = tmp_path / "own", tmp_path / "work"
+    work.mkdir()
+    (work / "answers.py").write_text(  # a module, so that their source can be read as in a notebook
+        _solution_source(course, "a2_regularization", names[:2]) + "\n\n"
+        + _solution_source(course, "a5_optimization", names[2:]), encoding="utf-8")
+    before = _run(python, TRAIN_WITH_DROPOUT, cwd=work, INTRODL_OWN_LIBRARY=str(own))
+    assert before.startswith("unfinished: finish ") and before.split()[2] in names, before
+
+    out = _run(python, "import contextlib, io\nfrom autograder import check\nimport answers\n"
+               "with contextlib.redirect_stdout(io.StringIO()):\n"
+               f"    print([check(n, getattr(answers, n)) for n in {names!r}])\n"
+               "print(sorted(p.name for p in __import__('pathlib').Path(" + repr(str(own)) + ").iterdir()))",
+               cwd=work, INTRODL_OWN_LIBRARY=str(own))
+    assert out.strip() == repr(sorted(f"{n}.py" for n in names))
+
+    (work / "answers.py").unlink()  # a later notebook: only the own library is left
+    kept_file, trained = _run(python, TRAIN_WITH_DROPOUT, cwd=work, INTRODL_OWN_LIBRARY=str(own)).splitlines()
+    assert kept_file == str(own / "dropout_forward.py") and trained == "3 True"
+
+
+def test_unlocking_an_assignment_ships_its_reference(course, tmp_path):
+    """Unlocked after its deadline, a2's reference is in the bundle's introdl, so a5 runs for a student
+    whose own dropout never passed (introdl.library falls back to the reference)."""
+    import zipfile
+
+    def dropout_module(unlock):
+        built = sealed.build_bundle(course, tmp_path / "-".join(unlock or ["none"]), unlock=unlock)
+        wheel = next((built.path / "wheels").glob("introdl-*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            return {node.name for node in ast.parse(archive.read("introdl/dropout.py")).body
+                    if isinstance(node, ast.FunctionDef)}
+
+    assert {"dropout_forward", "dropout_backward"} <= dropout_module(["a2_regularization"])
+    assert not {"dropout_forward", "dropout_backward"} & dropout_module([])

@@ -10,6 +10,9 @@ What it does there:
   (``checks/records/<name>.pkl``, read by :func:`autograder.checks.recorded.loads`, which
   refuses anything but data) and imports the check modules of the unlocked assignments, whose
   reference ships (``checks/records/index.json`` lists both);
+- :func:`check` is the open release's check on the recorded visible cases, and keeps a
+  function that passes them all in the student's own library (``introdl.library.keep``), so
+  that later notebooks' experiments run on it;
 - :func:`use` returns the student's function when it passes its visible test; a function of
   an unlocked assignment that does not pass is replaced by the reference, as in the open
   release; otherwise the cell prints one line naming what to finish first and skips its work:
@@ -22,6 +25,7 @@ import inspect
 import json
 from importlib import resources
 
+from autograder.checks import check as _check
 from autograder.checks import recorded, run_check
 from autograder.checks.registry import REGISTRY
 
@@ -48,6 +52,20 @@ def _supplied(name):
     if name == "final_model":  # the forward pass of the trained network, on the student's own softmax
         return {"predict": importlib.import_module("introdl").predict_proba}
     return {}
+
+
+def check(name, student_function, **kwargs):
+    """The open release's ``check``; a function that passes every visible case is also kept.
+
+    Kept means given to ``introdl.library`` (``provide`` for this process, ``keep`` for later
+    notebooks): the student's "own library", from which introdl's machinery takes the functions
+    of earlier assignments. Grading never reads it (it runs the submitted notebook against the
+    instructor's full reference).
+    """
+    points = _check(name, student_function, **kwargs)
+    if points == REGISTRY[name].points:
+        _keep(name, student_function)
+    return points
 
 
 def use(name, student_function):
