@@ -431,3 +431,21 @@ def test_unlocking_an_assignment_ships_its_reference(course, tmp_path):
 
     assert {"dropout_forward", "dropout_backward"} <= dropout_module(["a2_regularization"])
     assert not {"dropout_forward", "dropout_backward"} & dropout_module([])
+
+
+def test_an_experiment_missing_an_earlier_function_skips_with_one_line_in_a_kernel(venv, tmp_path):
+    """introdl's machinery needs a graded function the student has not passed yet: one line, no
+    traceback, and Run All goes on."""
+    python, _ = venv
+    out = _run(python, textwrap.dedent(f"""
+        import nbclient, nbformat
+        cells = ["from autograder import check", {TRAIN_WITH_DROPOUT.replace('print("unfinished:", err)', 'raise')!r},
+                 "print('end')"]
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in cells])
+        nbclient.NotebookClient(nb, kernel_name="python3", allow_errors=False, timeout=60).execute()
+        for cell in nb.cells[1:]:
+            print(repr([(o.output_type, o.get("text", "")) for o in cell.outputs]))
+    """), INTRODL_OWN_LIBRARY=str(tmp_path / "empty"))
+    skipped, end = out.splitlines()
+    assert skipped.startswith("[('stream', '(finish random_mini_batches first: ") and "Traceback" not in skipped
+    assert skipped.endswith("this cell skips its work)\\n')]") and end == repr([("stream", "end\n")])

@@ -22,16 +22,15 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 
 LOGGER = r'''
-import introdl as _dl, introdl.library as _lib
+import introdl as _dl, introdl.fused as _fused, introdl.library as _lib
 from autograder import REGISTRY as _REGISTRY
 _USED = set()
-_function, _uses_reference = _lib.function, _lib.uses_reference
-def _logged(name):
+_reference = _lib.reference
+def _logged(name):  # every lookup of the machinery that nothing provided reaches the reference
     _USED.add(name)
-    return _function(name)
-def _probe(name):  # no fused step, as in a sealed build: the readable step asks for what it needs
-    return False
-_lib.function, _lib.uses_reference = _logged, _probe
+    return _reference(name)
+_lib.reference = _logged
+_fused.fused_supported = lambda *args, **kwargs: False  # as in a sealed build: the readable step runs
 for _name in _REGISTRY:
     if callable(getattr(_dl, _name, None)):
         def _wrapper(*args, _f=getattr(_dl, _name), _n=_name, **kwargs):

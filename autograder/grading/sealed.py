@@ -342,7 +342,8 @@ def _student_checks_init(path):
     if len(edits) != 3:
         raise SealError("autograder/checks/__init__.py no longer has use and _load_assignments "
                         "as release --sealed expects")
-    return _apply(text, edits) + "\nfrom ._sealed import FinishFirst, check, load, use  # noqa: E402\n\nload()\n"
+    return _apply(text, edits) + ("\nfrom ._sealed import FinishFirst, check, install_ipython_handler, load, use"
+                                  "  # noqa: E402\n\nload()\n")
 
 
 # --- packaging -------------------------------------------------------------------------------

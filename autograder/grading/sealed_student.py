@@ -122,11 +122,14 @@ _INSTALLED = set()
 
 
 def _install_quiet_skip():
-    """In IPython: show nothing for FinishFirst and do not count it as the cell's error.
+    """In IPython: a skipped cell is no error; FinishFirst shows nothing (``use`` said why).
 
-    IPython keeps one custom exception handler, so this one also shows CheckFailed as the
-    package does. A cleared ``error_in_exec`` (``post_run_cell`` runs before the kernel
-    answers) makes the reply ``ok``, so the kernel does not abort the cells queued after it.
+    ``introdl.library.Unfinished`` (introdl's machinery needs a graded function that is neither
+    the student's yet nor shipped) is a skip too, shown as its one line. IPython keeps one
+    custom exception handler, so this one also shows CheckFailed as the package does. A
+    cleared ``error_in_exec`` (``post_run_cell`` runs before the kernel answers) makes the reply
+    ``ok``, so the kernel does not abort the cells queued after it. ``autograder`` calls this
+    (as ``install_ipython_handler``) when a notebook first imports ``check`` or ``use``.
     """
     try:
         from IPython import get_ipython
@@ -138,15 +141,26 @@ def _install_quiet_skip():
     import autograder
     from autograder.checks import CheckFailed
 
+    try:
+        from introdl.library import Unfinished
+    except ImportError:  # pragma: no cover - the bundle installs both wheels
+        Unfinished = FinishFirst  # noqa: N806
+    skipped = (FinishFirst, Unfinished)
+
     def handler(shell, etype, value, tb, tb_offset=None):
-        if issubclass(etype, FinishFirst):
+        if issubclass(etype, Unfinished) and not issubclass(etype, FinishFirst):
+            print(f"({value}; this cell skips its work)")
+        if issubclass(etype, skipped):
             return []
         return autograder._show_message_only(shell, etype, value, tb, tb_offset)
 
     def forgive(result):
-        if isinstance(result.error_in_exec, FinishFirst):
+        if isinstance(result.error_in_exec, skipped):
             result.error_in_exec = None
 
-    shell.set_custom_exc((CheckFailed, FinishFirst), handler)
+    shell.set_custom_exc((CheckFailed, *skipped), handler)
     shell.events.register("post_run_cell", forgive)
     _INSTALLED.add(id(shell))
+
+
+install_ipython_handler = _install_quiet_skip  # what autograder/__init__.py calls, instead of its own
