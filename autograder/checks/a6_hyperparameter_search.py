@@ -11,9 +11,9 @@ case's samplers refuse a call without the generator and its score function a pos
 dict, each with a message that says what to do. ``grid_search`` may try the combinations in any
 order: it is judged on the set of trials. Every score must be ``score_fn`` of its own trial.
 
-Coarse to fine is graded through its one new idea, :func:`zoom_bounds` (the next, smaller box
-around the best trials); its reference lives here, since ``introdl.coarse_to_fine`` does the
-whole search at once. Calling that or this reference gets no credit.
+Coarse to fine is graded through its one new idea, ``zoom_bounds`` (the next, smaller box
+around the best trials), whose reference is ``introdl.search.zoom_bounds``, the step that
+``introdl.coarse_to_fine`` repeats. Calling either gets no credit.
 """
 
 import itertools
@@ -281,27 +281,6 @@ GRID_SEARCH = TrialsCheck(
 # --- zoom_bounds: the step of coarse to fine ---------------------------------------------------
 
 
-def zoom_bounds(trials, bounds, top_k):
-    """The next, smaller box of a coarse-to-fine search (the reference of this check).
-
-    Parameters
-    ----------
-    trials : list of dict {"hparams": dict, "score": float}
-        Every trial so far; higher scores are better.
-    bounds : dict of str -> (low, high, scale)
-        The current box; ``scale`` (e.g. ``"log"``) is carried over unchanged.
-    top_k : int >= 1
-
-    Returns
-    -------
-    dict of str -> (low, high, scale)
-        For each hyperparameter, the smallest and largest value among the ``top_k`` best trials.
-    """
-    best = sorted(trials, key=lambda trial: trial["score"], reverse=True)[:top_k]
-    return {name: (min(t["hparams"][name] for t in best), max(t["hparams"][name] for t in best), scale)
-            for name, (_, _, scale) in bounds.items()}
-
-
 def _zoom(trials, bounds, top_k, *, pick):
     best = pick(trials, top_k)
     return {name: (min(t["hparams"][name] for t in best), max(t["hparams"][name] for t in best), scale)
@@ -347,8 +326,8 @@ def _zoom_cases(rng, hidden):
 
 
 ZOOM_BOUNDS = ReferenceCheck(
-    "zoom_bounds", points=2, reference=zoom_bounds, make_cases=_zoom_cases, outputs=("new_bounds",),
-    forbidden=[zoom_bounds, introdl.search.zoom_bounds, introdl.coarse_to_fine, introdl.best_trial],
+    "zoom_bounds", points=2, reference=introdl.search.zoom_bounds, make_cases=_zoom_cases, outputs=("new_bounds",),
+    forbidden=[introdl.search.zoom_bounds, introdl.coarse_to_fine, introdl.best_trial],
     mistakes=[
         Mistake("worst", "the box was built around the WORST trials: sort by score from high to low "
                 "(sorted(..., reverse=True)) before taking the first top_k",

@@ -5,8 +5,8 @@ student's definitions it calls :func:`withhold` with the functions that check fo
 (``Check.forbidden_functions``: introdl's reference, sometimes a few more). Each one is replaced,
 wherever the process holds it, by a stub of the same name that raises
 :class:`ReferenceWithheld`: in ``introdl``, in the submodule that defines it, in every module
-that imported it, and in the containers that hold it (``introdl.optimizers.OPTIMIZERS``'s
-tuples, for instance). Then the function and all its code objects must be gone from the process
+that imported it, and in the containers that hold it (a dict or tuple in a module's globals;
+``introdl.optimizers.OPTIMIZERS`` looks its pairs up by name at each use, so it gets the stub). Then the function and all its code objects must be gone from the process
 (a weak reference to each is dead), or the child refuses to load the student's code.
 
 So the reference cannot run in that process, whatever the student's code does: not from a
