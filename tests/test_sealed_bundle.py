@@ -449,3 +449,35 @@ def test_an_experiment_missing_an_earlier_function_skips_with_one_line_in_a_kern
     skipped, end = out.splitlines()
     assert skipped.startswith("[('stream', '(finish random_mini_batches first: ") and "Traceback" not in skipped
     assert skipped.endswith("this cell skips its work)\\n')]") and end == repr([("stream", "end\n")])
+
+
+def test_every_blank_notebook_of_the_bundle_runs_to_the_end_without_a_traceback(bundle, venv, tmp_path):
+    """Run All on each blank notebook of the bundle: test cells fail with their check's message,
+    experiments skip with one line, and nothing shows a traceback."""
+    python, _ = venv
+    notebooks = sorted(str(p) for p in (bundle.path / "course").glob("*/*.ipynb"))
+    out = _run(python, textwrap.dedent(f"""
+        import json, nbclient, nbformat
+        from pathlib import Path
+        found = {{}}
+        for path in {notebooks!r}:
+            nb = nbformat.read(path, as_version=4)
+            nbclient.NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=300,
+                                    resources={{"metadata": {{"path": str(Path(path).parent)}}}}).execute()
+            errors, skips = [], 0
+            for cell in nb.cells:
+                graded = bool(cell.get("metadata", {{}}).get("nbgrader", {{}}).get("grade"))  # a test cell
+                for o in cell.get("outputs", []):
+                    if o.output_type == "error":
+                        errors.append((o.ename, graded, "Traceback" in "".join(o.traceback)))
+                    if o.output_type == "stream" and "skips its work" in o.text:
+                        skips += 1
+            found[Path(path).stem] = {{"errors": errors, "skips": skips}}
+        print(json.dumps(found))
+    """), INTRODL_OWN_LIBRARY=str(tmp_path / "own"))
+    found = json.loads(out)
+    assert len(found) == 9
+    for name, seen in found.items():
+        wrong = [e for e in seen["errors"] if e != ["CheckFailed", True, False]]
+        assert not wrong, f"{name}: {wrong}"
+        assert len(seen["errors"]) >= 1 and seen["skips"] >= 1, f"{name}: {seen}"

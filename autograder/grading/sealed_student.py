@@ -121,15 +121,27 @@ def _keep(name, student_function):
 _INSTALLED = set()
 
 
+class _Skips:
+    """What this kernel has skipped: once a cell skipped its work, a later cell that fails
+    (most often on what the skipped cell would have made: a NameError, an empty list) is a
+    skip too, shown as one line with its error, so a blank notebook's Run All reaches the end."""
+
+    def __init__(self):
+        self.any = False  # a cell of this kernel skipped
+        self.forgiven = None  # the exception the handler turned into a skip, for post_run_cell
+
+
 def _install_quiet_skip():
     """In IPython: a skipped cell is no error; FinishFirst shows nothing (``use`` said why).
 
     ``introdl.library.Unfinished`` (introdl's machinery needs a graded function that is neither
-    the student's yet nor shipped) is a skip too, shown as its one line. IPython keeps one
-    custom exception handler, so this one also shows CheckFailed as the package does. A
-    cleared ``error_in_exec`` (``post_run_cell`` runs before the kernel answers) makes the reply
-    ``ok``, so the kernel does not abort the cells queued after it. ``autograder`` calls this
-    (as ``install_ipython_handler``) when a notebook first imports ``check`` or ``use``.
+    the student's yet nor shipped) is a skip too, shown as its one line, and so is any later
+    failure of a cell that is not a check's (see :class:`_Skips`). IPython keeps one custom
+    exception handler, so this one also shows CheckFailed as the package does, and other errors
+    with IPython's own traceback. A cleared ``error_in_exec`` (``post_run_cell`` runs before
+    the kernel answers) makes the reply ``ok``, so the kernel does not abort the cells queued
+    after it. ``autograder`` calls this (as ``install_ipython_handler``) when a notebook first
+    imports ``check`` or ``use``.
     """
     try:
         from IPython import get_ipython
@@ -145,20 +157,28 @@ def _install_quiet_skip():
         from introdl.library import Unfinished
     except ImportError:  # pragma: no cover - the bundle installs both wheels
         Unfinished = FinishFirst  # noqa: N806
-    skipped = (FinishFirst, Unfinished)
+    state = _Skips()
 
     def handler(shell, etype, value, tb, tb_offset=None):
+        if issubclass(etype, CheckFailed):
+            return autograder._show_message_only(shell, etype, value, tb, tb_offset)
         if issubclass(etype, Unfinished) and not issubclass(etype, FinishFirst):
             print(f"({value}; this cell skips its work)")
-        if issubclass(etype, skipped):
-            return []
-        return autograder._show_message_only(shell, etype, value, tb, tb_offset)
+        elif not issubclass(etype, FinishFirst):
+            if not state.any:
+                shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+                return None
+            print(f"(this cell skips its work: it needs what a cell above skipped; {etype.__name__}: "
+                  f"{str(value)[:200]})")
+        state.any, state.forgiven = True, value
+        return []
 
     def forgive(result):
-        if isinstance(result.error_in_exec, skipped):
+        if result.error_in_exec is not None and result.error_in_exec is state.forgiven:
             result.error_in_exec = None
+        state.forgiven = None
 
-    shell.set_custom_exc((CheckFailed, *skipped), handler)
+    shell.set_custom_exc((Exception,), handler)
     shell.events.register("post_run_cell", forgive)
     _INSTALLED.add(id(shell))
 

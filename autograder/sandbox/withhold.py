@@ -6,8 +6,9 @@ student's definitions it calls :func:`withhold` with the functions that check fo
 wherever the process holds it, by a stub of the same name that raises
 :class:`ReferenceWithheld`: in ``introdl``, in the submodule that defines it, in every module
 that imported it, and in the containers that hold it (a dict or tuple in a module's globals;
-``introdl.optimizers.OPTIMIZERS`` looks its pairs up by name at each use, so it gets the stub). Then the function and all its code objects must be gone from the process
-(a weak reference to each is dead), or the child refuses to load the student's code.
+``introdl.optimizers.OPTIMIZERS`` looks its pairs up by name at each use, so it gets the stub).
+Then the function and all its code objects must be gone from the process (a weak reference to
+each is dead), or the child refuses to load the student's code.
 
 So the reference cannot run in that process, whatever the student's code does: not from a
 thread, not as a copy of its ``__code__`` (the code object no longer exists), and not after the
