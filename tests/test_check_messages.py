@@ -6,7 +6,7 @@ import pytest
 
 from autograder import REGISTRY, CheckFailed, check
 from autograder.checks import run_check
-from autograder.checks.judges import REF_CACHE
+from autograder.checks.judges.a7_batch_normalization import REF_CACHE
 
 
 def _float32(x):

@@ -11,7 +11,7 @@ from student_code import student_namespace
 
 from autograder import REGISTRY, check
 from autograder.checks import run_check
-from autograder.checks.judges import BOTH_WRONG, CE_RIGHT, FIX_COST_FIRST, SOFTMAX_WRONG
+from autograder.checks.judges.a8_softmax import BOTH_WRONG, CE_RIGHT, FIX_COST_FIRST, SOFTMAX_WRONG
 from autograder.grading.verify import verify
 from autograder.sandbox.policy import Limits
 

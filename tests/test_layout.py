@@ -108,3 +108,30 @@ def test_what_a_sealed_bundle_ships_of_the_checks_needs_no_reference():
         found = _imports(paths[name])
         wrong = [m for m in found if m.split(".")[0] == "introdl" or m.startswith("autograder.checks.a")]
         assert not wrong, f"{name} imports {wrong}"
+
+
+def test_every_module_of_the_judges_package_ships():
+    """A judge's module left out of ``recorded.SHIPPED`` would be missing from a sealed bundle, and
+    its checks could not be recorded."""
+    from autograder.checks.recorded import SHIPPED
+
+    judges = {_module_name(p) for p in (PACKAGE / "checks" / "judges").glob("*.py")}
+    assert "autograder.checks.judges.a1_splits" in judges
+    assert sorted(judges - set(SHIPPED)) == []
+
+
+def test_every_relative_import_names_a_module_of_the_package():
+    """A relative import left pointing at the old place after a move (``from .recorded`` in a module
+    one package deeper) fails only when its function runs: catch it here."""
+    modules = {_module_name(p) for p in PACKAGE.rglob("*.py")}
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        name = _module_name(path)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, node.module] if node.module else anchor)
+                if base not in modules:
+                    wrong.append(f"{name}: from {'.' * node.level}{node.module or ''}")
+    assert wrong == []

@@ -5,7 +5,7 @@ import numpy as np
 import introdl
 
 from .core import Case, Mistake, ReferenceCheck
-from .judges import DiagnoseCheck, SplitCheck, SplitSizesCheck
+from .judges.a1_splits import DiagnoseCheck, SplitCheck, SplitSizesCheck
 from .registry import register
 
 # --- split_sizes -------------------------------------------------------------------------

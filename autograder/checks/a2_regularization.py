@@ -13,7 +13,7 @@ import introdl
 
 from .core import Case, Mistake, ReferenceCheck
 from .helpers import layer_params
-from .judges import (
+from .judges.a2_regularization import (
     BACK_NO_SCALE,
     BACK_TIMES_KEEP,
     GLOBAL_RNG,

@@ -25,7 +25,7 @@ import numpy as np
 import introdl
 
 from .core import Case, Mistake, ReferenceCheck
-from .judges import InitCheck
+from .judges.a3_initialization import InitCheck
 from .registry import register
 
 # --- fit_normalizer ------------------------------------------------------------------------

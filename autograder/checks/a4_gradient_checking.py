@@ -29,7 +29,7 @@ import introdl
 from .casehelpers import cube_sum, network_cost, smooth_cost
 from .core import Case, Mistake, ReferenceCheck
 from .helpers import layer_params, shapes
-from .judges import IN_PLACE_PARAMS, GradientCheckCheck, NumericalGradientCheck
+from .judges.a4_gradient_checking import IN_PLACE_PARAMS, GradientCheckCheck, NumericalGradientCheck
 from .registry import register
 
 # --- numerical_gradient --------------------------------------------------------------------

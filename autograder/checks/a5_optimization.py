@@ -20,7 +20,7 @@ import introdl
 
 from .core import Case, Mistake, ReferenceCheck
 from .helpers import layer_params, shapes
-from .judges import IN_PLACE, OTHER_DRAW, MiniBatchCheck, OptimizerCheck
+from .judges.a5_optimization import IN_PLACE, OTHER_DRAW, MiniBatchCheck, OptimizerCheck
 from .registry import register
 
 # --- random_mini_batches -------------------------------------------------------------------

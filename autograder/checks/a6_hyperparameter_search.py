@@ -24,7 +24,7 @@ import introdl
 
 from .casehelpers import NO_RNG, POSITIONAL, Sampler, Score
 from .core import Case, Mistake, ReferenceCheck
-from .judges import BetaCheck, TrialsCheck
+from .judges.a6_hyperparameter_search import BetaCheck, TrialsCheck
 from .registry import register
 
 # --- sample_log_uniform ----------------------------------------------------------------------

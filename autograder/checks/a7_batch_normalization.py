@@ -13,7 +13,7 @@ import numpy as np
 import introdl
 
 from .core import Case, Mistake, ReferenceCheck
-from .judges import BatchnormBackwardCheck
+from .judges.a7_batch_normalization import BatchnormBackwardCheck
 from .registry import register
 
 # --- shared test data ----------------------------------------------------------------------

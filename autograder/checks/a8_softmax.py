@@ -20,7 +20,7 @@ import numpy as np
 import introdl
 
 from .core import Case, Mistake, ReferenceCheck
-from .judges import BackwardCheck
+from .judges.a8_softmax import BackwardCheck
 from .registry import register
 
 # --- shared test data ----------------------------------------------------------------------

@@ -21,7 +21,7 @@ import numpy as np
 import introdl
 
 from .core import Case, Mistake
-from .judges import HIGH_BIAS, LEAK, NO_RUNNING, NOT_REPRODUCIBLE, FinalModelCheck
+from .judges.a9_project import HIGH_BIAS, LEAK, NO_RUNNING, NOT_REPRODUCIBLE, FinalModelCheck
 from .registry import register
 
 SPLIT_SEED = 0

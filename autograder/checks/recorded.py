@@ -32,8 +32,12 @@ from .core import Case, Mistake
 FORMAT = 2  # bump when the record's layout changes; load refuses other versions
 
 # The modules a sealed bundle ships besides core, helpers, registry and this one: the judging
-# classes and the case helpers (functions that cases pass in). None imports introdl or aN_*.py.
-SHIPPED = ("autograder.checks.judges", "autograder.checks.casehelpers")
+# classes (the judges package, one module per assignment) and the case helpers (functions that
+# cases pass in). None imports introdl or aN_*.py.
+JUDGES = ("a1_splits", "a2_regularization", "a3_initialization", "a4_gradient_checking", "a5_optimization",
+          "a6_hyperparameter_search", "a7_batch_normalization", "a8_softmax", "a9_project", "common")
+SHIPPED = ("autograder.checks.judges", *(f"autograder.checks.judges.{m}" for m in JUDGES),
+           "autograder.checks.casehelpers")
 _CLASS_MODULES = ("autograder.checks.core", *SHIPPED)
 
 

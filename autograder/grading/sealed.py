@@ -155,13 +155,20 @@ def _records(locked_names):
         assignments = sorted({m.split("(")[1].rstrip(")") for m in missing})
         raise SealError(f"no record for {', '.join(missing)} (its check's class is not in recorded.SHIPPED): pass "
                         f"{' '.join('--unlock ' + a for a in assignments)} or move the class to "
-                        "autograder/checks/judges.py")
+                        "its assignment's module in autograder/checks/judges/")
     return records
 
 
 def _shipped_checks():
     """Full names of the extra check modules a bundle ships (``recorded.SHIPPED``)."""
     return list(recorded.SHIPPED)
+
+
+def _relative_file(source, module):
+    """The file of ``module`` (``autograder.x.y``) relative to the package folder ``source``: a
+    package's is its ``__init__.py``."""
+    relative = module.removeprefix("autograder.").replace(".", "/")
+    return f"{relative}/__init__.py" if (source / relative).is_dir() else f"{relative}.py"
 
 
 # --- introdl ---------------------------------------------------------------------------------
@@ -309,7 +316,7 @@ def _stub(name, assignment, has_library):
 def _autograder_project(project, records, unlocked):
     """Write the student build of autograder into ``project``; returns ``project``."""
     source, package = REPO / "autograder", project / "autograder"
-    extra = [m.removeprefix("autograder.").replace(".", "/") + ".py" for m in _shipped_checks()]
+    extra = [_relative_file(source, m) for m in _shipped_checks()]
     live = [a for a in unlocked if (source / "checks" / f"{a}.py").is_file()]
     for relative in [*STUDENT_FILES, *extra, *(f"checks/{a}.py" for a in live)]:
         (package / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -323,7 +330,8 @@ def _autograder_project(project, records, unlocked):
         (folder / f"{name}.pkl").write_bytes(raw)
     index = {"live": live, "recorded": sorted(records)}
     (folder / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    _pyproject(project, "introdl-autograder", ["autograder", "autograder.checks", "autograder.sandbox"],
+    _pyproject(project, "introdl-autograder",
+               ["autograder", "autograder.checks", "autograder.checks.judges", "autograder.sandbox"],
                {"autograder.checks": ["records/*"]}, ("numpy", "ipython"))
     return project
 
