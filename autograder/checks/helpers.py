@@ -140,11 +140,11 @@ def matching_hint(mistakes, got, expected, *, run, same):
     return fits.pop() if len(fits) == 1 else None
 
 
-def own_function(student_fn, reference):
-    """The student's own version of ``reference``, or None when there is none to use.
+def own_function(student_fn, name, reference=None):
+    """The student's own function ``name``, or None when there is none to use.
 
-    Looked up by the reference's name in the globals of ``student_fn``, as a notebook defines
-    it; None when it is missing, not callable, or the reference itself.
+    Looked up in the globals of ``student_fn``, as a notebook defines it; None when it is
+    missing, not callable, or ``reference`` itself (the live check's reference, when it has one).
     """
-    own = getattr(student_fn, "__globals__", {}).get(reference.__name__)
+    own = getattr(student_fn, "__globals__", {}).get(name)
     return own if callable(own) and own is not reference else None

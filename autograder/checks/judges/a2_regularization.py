@@ -3,9 +3,8 @@
 import numpy as np
 
 from ..core import Case, Check, StudentError, compare, student_call
-from ..helpers import describe
+from ..helpers import describe, own_function
 from ..registry import HINT, REMARK
-from .common import own_named
 
 NO_SCALE = "the kept values equal A: did you forget to divide by keep_prob (inverted dropout)?"
 TIMES_KEEP = ("the kept values are A * keep_prob: inverted dropout DIVIDES by keep_prob, so that "
@@ -167,7 +166,7 @@ class DropoutBackwardCheck(Check):
 
     def _cache(self, student_fn, A, keep_prob, seed, facts):
         """(cache, keep mask, a note for messages saying where the cache came from, own forward or None)."""
-        forward = own_named(student_fn, self.forward_name, getattr(self.forward_check, "reference", None))
+        forward = own_function(student_fn, self.forward_name, getattr(self.forward_check, "reference", None))
         if forward is None:
             note = ""
         else:

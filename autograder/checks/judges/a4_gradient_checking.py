@@ -5,9 +5,9 @@ import copy
 import numpy as np
 
 from ..core import Check, ReferenceCheck, StudentError, student_call
-from ..helpers import describe, first_change, matching_hint
+from ..helpers import describe, first_change, matching_hint, own_function
 from ..registry import HINT
-from .common import own_named, replay_helper
+from .common import replay_helper
 
 
 class NumericalGradientCheck(ReferenceCheck):
@@ -184,9 +184,9 @@ class GradientCheckCheck(Check):
     def _blame(self, student_fn):
         """Which of the student's own helpers is wrong, or that they are right; "" when none is used."""
         used = [spec for spec in self.helpers if _uses(student_fn, spec.name)
-                and own_named(student_fn, spec.name, spec.reference) is not None]
+                and own_function(student_fn, spec.name, spec.reference) is not None]
         wrong = [spec.name for spec in used
-                 if not _passes_own_test(spec, own_named(student_fn, spec.name, spec.reference))]
+                 if not _passes_own_test(spec, own_function(student_fn, spec.name, spec.reference))]
         if wrong:
             one = len(wrong) == 1
             return (f"your gradient_check calls your {' and '.join(wrong)}, which {'is' if one else 'are'} wrong "

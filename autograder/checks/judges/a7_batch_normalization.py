@@ -3,9 +3,8 @@
 import numpy as np
 
 from ..core import Check, NotImplementedYet, StudentError, compare, matches_numeric, numeric_grad, student_call
-from ..helpers import describe, matching_hint
+from ..helpers import describe, matching_hint, own_function
 from ..registry import HINT, REMARK
-from .common import own_named
 
 REF_CACHE = ("your batchnorm_forward is missing or does not pass its test, so these cases used the "
              "reference's forward pass and cache (z_norm, gamma, inv_std, mode)")
@@ -57,7 +56,7 @@ class BatchnormBackwardCheck(Check):
 
     def _student_forward(self, student_fn, case, facts):
         """(forward function, its cache, forward is right) or None when it is absent or fails."""
-        forward = own_named(student_fn, self.forward_name, self.forward)
+        forward = own_function(student_fn, self.forward_name, self.forward)
         if forward is None:
             return None
         args, kwargs = self._forward_args(case)

@@ -1,8 +1,8 @@
 """The judging classes of a8 (softmax), which a sealed bundle ships (see :mod:`..recorded`)."""
 
 from ..core import ReferenceCheck, StudentError, compare, matches_numeric, numeric_grad, student_call
+from ..helpers import own_function
 from ..registry import HINT
-from .common import own_named
 
 CE_RIGHT = ("your softmax_cross_entropy is right on this case, so the error is in "
             "softmax_cross_entropy_backward")
@@ -43,7 +43,7 @@ class BackwardCheck(ReferenceCheck):
         """A note on where the error is, from the student's own softmax and cost; "" if none."""
         Z, Y = case.args
         facts = self.facts(case)
-        own_softmax = own_named(student_fn, "softmax", self.softmax)
+        own_softmax = own_function(student_fn, "softmax", self.softmax)
         if own_softmax is not None:
             try:
                 wrong = compare(student_call(own_softmax, (Z.copy(),), {}, self), facts["softmax"], "") is not None
@@ -51,7 +51,7 @@ class BackwardCheck(ReferenceCheck):
                 wrong = True
             if wrong:
                 return SOFTMAX_WRONG
-        cost = own_named(student_fn, "softmax_cross_entropy", self.cost)
+        cost = own_function(student_fn, "softmax_cross_entropy", self.cost)
         if cost is None:
             return ""
         try:
