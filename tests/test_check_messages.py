@@ -36,33 +36,6 @@ def test_a_float32_result_breaks_the_float64_contract(name):
     assert "has dtype float32, expected float64" in result.report(), result.report()
 
 
-def _perturbing_gradient_check(cost_fn, params, grads, *, eps=1e-7):
-    """A gradient check that perturbs the caller's params and restores them by arithmetic."""
-    def rel(a, b):
-        return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
-
-    approx = {}
-    for key, value in params.items():
-        approx[key] = np.zeros(value.shape)
-        for idx in np.ndindex(value.shape):
-            value[idx] += eps
-            plus = cost_fn(params)
-            value[idx] -= 2 * eps
-            minus = cost_fn(params)
-            value[idx] += eps  # back, up to rounding
-            approx[key][idx] = (plus - minus) / (2 * eps)
-    g = np.concatenate([grads["d" + k].ravel() for k in params])
-    n = np.concatenate([approx[k].ravel() for k in params])
-    return {"difference": rel(g, n), "per_parameter": {k: rel(grads["d" + k], approx[k]) for k in params}}
-
-
-def test_an_arithmetic_restore_is_named_with_the_parameter_and_why_it_fails():
-    report = run_check(REGISTRY["gradient_check"], _perturbing_gradient_check).report()
-    assert "changed params['W1'] in place (in the last digits only)" in report, report
-    assert "(+eps, then -2 eps, then +eps) does not give back the same numbers" in report
-    assert "argument 2" not in report and "A * D" not in report
-
-
 def test_a_dict_changed_in_place_is_named_and_gets_advice_for_dicts():
     forward = REGISTRY["batchnorm_forward"].alternatives[0]
 
