@@ -4,8 +4,8 @@ In the open release a check computes the expected output by calling the ``introd
 reference, and a catalogued mistake's output by calling the mistake's function. A sealed
 student bundle holds neither. Instead, at release time :func:`record` runs the reference and
 every mistake on the visible cases and keeps only data: each case's inputs (or the seed that
-builds its generator), the reference's output, and each mistake's output with its key. A
-:class:`Recorded` check replays that data: it is the original check's class with
+builds its generator), the reference's output, and each mistake's output with its key.
+:func:`replay` rebuilds the check from that data: the original check's class with
 :meth:`run_reference` answered from the record, so the comparison, the hint matching and
 every message stay the code the open release runs.
 
@@ -29,7 +29,7 @@ import pickle
 
 from .core import Case, Mistake
 
-FORMAT = 2  # bump when the record's layout changes; load refuses other versions
+FORMAT = 3  # bump when the record's layout or a class's place changes; replay refuses other versions
 
 # The modules a sealed bundle ships besides core, helpers, registry and this one: the judging
 # classes (the judges package, one module per assignment) and the case helpers (functions that
