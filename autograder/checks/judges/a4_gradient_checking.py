@@ -7,7 +7,7 @@ import numpy as np
 from ..core import Check, ReferenceCheck, StudentError, student_call
 from ..helpers import describe, first_change, matching_hint, own_function
 from ..registry import HINT
-from .common import replay_helper
+from .common import passes_visible_cases, replay_helper
 
 
 class NumericalGradientCheck(ReferenceCheck):
@@ -124,17 +124,6 @@ def _in_place(before, after):
     return None
 
 
-def _passes_own_test(spec, fn):
-    """Whether ``fn`` is right on cases like the visible ones of ``spec`` (a helper's check)."""
-    for case in spec.cases(np.random.default_rng(0), False):
-        try:
-            if spec.judge(fn, case) is not None:
-                return False
-        except StudentError:
-            return False
-    return True
-
-
 class GradientCheckCheck(Check):
     """Judges the report's ``difference`` and ``per_parameter`` against the reference's.
 
@@ -186,7 +175,7 @@ class GradientCheckCheck(Check):
         used = [spec for spec in self.helpers if _uses(student_fn, spec.name)
                 and own_function(student_fn, spec.name, spec.reference) is not None]
         wrong = [spec.name for spec in used
-                 if not _passes_own_test(spec, own_function(student_fn, spec.name, spec.reference))]
+                 if not passes_visible_cases(spec, own_function(student_fn, spec.name, spec.reference))]
         if wrong:
             one = len(wrong) == 1
             return (f"your gradient_check calls your {' and '.join(wrong)}, which {'is' if one else 'are'} wrong "
