@@ -157,11 +157,6 @@ def _records(locked_names):
     return records
 
 
-def _shipped_checks():
-    """Full names of the extra check modules a bundle ships (``recorded.SHIPPED``)."""
-    return list(recorded.SHIPPED)
-
-
 def _relative_file(source, module):
     """The file of ``module`` (``autograder.x.y``) relative to the package folder ``source``: a
     package's is its ``__init__.py``."""
@@ -177,7 +172,6 @@ def _introdl_project(project, locked_names, datasets):
     modules = {p.stem: p.read_text(encoding="utf-8") for p in sorted(source.glob("*.py"))}
     if any(name in locked_names for name in OPTIMIZERS):  # the fused step computes them in place
         modules.pop(FUSED, None)
-    has_library = "library" in modules
     gone = {}  # module -> names cut out of it
     for stem, text in modules.items():
         gone[stem] = {n for n in _top_level(ast.parse(text)) if n in locked_names}
@@ -186,7 +180,7 @@ def _introdl_project(project, locked_names, datasets):
     package = project / "introdl"
     package.mkdir(parents=True)
     for stem, text in modules.items():
-        sealed = _seal_module(text, stem, gone, locked_names, has_library)
+        sealed = _seal_module(text, stem, gone, locked_names)
         (package / f"{stem}.py").write_text(sealed, encoding="utf-8")
     _copy_datasets(datasets, package / "data")
     datasets_py = package / "datasets.py"
@@ -208,7 +202,7 @@ def _names_in(node):
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def _seal_module(text, stem, gone, locked_names, has_library):
+def _seal_module(text, stem, gone, locked_names):
     """``text`` without the definitions in ``gone[stem]``, their private helpers and imports of cut names."""
     tree = ast.parse(text)
     cut = set(gone.get(stem, ()))
@@ -225,28 +219,16 @@ def _seal_module(text, stem, gone, locked_names, has_library):
             if len(names) < len(node.names):
                 kept = ast.unparse(ast.ImportFrom(node.module, names, 1)) if names else None
                 edits.append((node.lineno, node.end_lineno, kept))
-        elif stem == "__init__" and _is_all(node) and not has_library:
-            values = [e for e in node.value.elts if e.value not in locked_names]
-            edits.append((node.lineno, node.end_lineno, "__all__ = " + _wrapped(values)))
     sealed = _apply(text, edits)
     remaining = ast.parse(sealed)
     still_used = _names_in(remaining)
-    if stem == "__init__" and has_library:  # re-exported: a lookup of the student's own function
+    if stem == "__init__":  # re-exported: a lookup of the student's own function
         still_used |= set(locked_names)
-    stubs = [_stub(name, locked_names.get(name), has_library) for name in sorted(dropped & still_used)
+    stubs = [_stub(name, locked_names.get(name)) for name in sorted(dropped & still_used)
              if name not in _top_level(remaining)]
     if stubs:
         sealed = _insert_after_imports(sealed, "\n\n".join(stubs))
     return sealed
-
-
-def _is_all(node):
-    return isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
-
-
-def _wrapped(values):
-    body = ", ".join(repr(v.value) for v in values)
-    return "[\n" + "\n".join("    " + line for line in textwrap.wrap(body, 96)) + "\n]"
 
 
 def _private_helpers(tree, cut):
@@ -294,19 +276,19 @@ def _insert_after_imports(text, block):
     return "\n".join([*lines[:last], "", "", *block.splitlines(), *lines[last:]]) + "\n"
 
 
-def _stub(name, assignment, has_library):
+def _stub(name, assignment):
     """A stand-in for a cut name that other code still uses: no implementation in it."""
     if name == "fused_supported":
         return ("def fused_supported(*args, **kwargs):\n"
                 "    return False  # the sealed release has no fused step: the readable one runs\n")
-    if assignment and has_library:
+    if assignment:
         return (f"def {name}(*args, **kwargs):\n"
                 f'    """``{name}``, graded in {assignment}: your own (see :mod:`introdl.library`)."""\n'
                 "    from .library import function\n\n"
                 f"    return function({name!r})(*args, **kwargs)\n")
-    what = f"graded in {assignment}" if assignment else "not in the sealed release"
     return (f"def {name}(*args, **kwargs):\n"
-            f'    raise NotImplementedError("{name} is {what}: the sealed release does not include it")\n')
+            f'    raise NotImplementedError("{name} is not in the sealed release: the sealed release does not '
+            'include it")\n')
 
 
 # --- autograder ------------------------------------------------------------------------------
@@ -314,7 +296,7 @@ def _stub(name, assignment, has_library):
 def _autograder_project(project, records, unlocked):
     """Write the student build of autograder into ``project``; returns ``project``."""
     source, package = REPO / "autograder", project / "autograder"
-    extra = [_relative_file(source, m) for m in _shipped_checks()]
+    extra = [_relative_file(source, m) for m in recorded.SHIPPED]
     live = [a for a in unlocked if (source / "checks" / f"{a}.py").is_file()]
     for relative in [*STUDENT_FILES, *extra, *(f"checks/{a}.py" for a in live)]:
         (package / relative).parent.mkdir(parents=True, exist_ok=True)

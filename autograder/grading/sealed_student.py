@@ -104,18 +104,14 @@ def use(name, student_function):
 
 
 def _keep(name, student_function):
-    """Give the passing function to ``introdl.library`` where the student build has one."""
+    """Give the passing function to ``introdl.library``: for this process, and kept for later notebooks."""
+    from introdl import library  # the bundle installs introdl beside this package
+
+    library.provide(name, student_function)
     try:
-        library = importlib.import_module("introdl.library")
-    except ImportError:
-        return
-    if hasattr(library, "provide"):
-        library.provide(name, student_function)
-    if hasattr(library, "keep"):
-        try:
-            library.keep(name, inspect.getsource(student_function))
-        except (OSError, TypeError):  # defined where no source is kept (e.g. exec'd)
-            pass
+        library.keep(name, inspect.getsource(student_function))
+    except (OSError, TypeError):  # defined where no source is kept (e.g. exec'd)
+        pass
 
 
 _INSTALLED = set()
@@ -152,11 +148,8 @@ def _install_quiet_skip():
         return
     import autograder
     from autograder.checks import CheckFailed
+    from introdl.library import Unfinished
 
-    try:
-        from introdl.library import Unfinished
-    except ImportError:  # pragma: no cover - the bundle installs both wheels
-        Unfinished = FinishFirst  # noqa: N806
     state = _Skips()
 
     def handler(shell, etype, value, tb, tb_offset=None):
