@@ -54,7 +54,7 @@ from .gradient_check import (
     relative_difference,
     vector_to_dict,
 )
-from .initialization import initialize_parameters
+from .initialization import initialize_parameters, initialize_uniform
 from .linear import linear_backward, linear_forward
 from .losses import binary_cross_entropy, binary_cross_entropy_backward
 from .metrics import accuracy, confusion_matrix, error_rate
@@ -83,7 +83,8 @@ __all__ = [
     "confusion_matrix", "DatasetError", "diagnose", "Diagnosis", "dict_to_vector",
     "dropout_backward", "dropout_forward", "early_stopping", "eps_sweep", "error_rate", "ewa",
     "exponential_decay", "fit_normalizer", "flip_horizontal", "gd_update", "GradCheckReport",
-    "gradient_check", "grid_search", "initialize_parameters", "inverse_time_decay", "l1_penalty",
+    "gradient_check", "grid_search", "initialize_parameters", "initialize_uniform", "inverse_time_decay",
+    "l1_penalty",
     "l1_penalty_grads", "l2_penalty", "l2_penalty_grads", "linear_backward", "linear_forward",
     "load_digits", "load_elnino", "load_mismatched_digits", "log_softmax", "make_circles",
     "make_moons", "make_spirals", "model_backward", "model_forward", "momentum_init",

@@ -79,7 +79,7 @@ def _load_npz(filename):
         return {name: npz[name] for name in npz.files}
 
 
-def load_digits(*, scale=True):
+def load_digits(*, scale=True, one_hot=False):
     """The UCI handwritten digits: 1,797 grey-level 8x8 images of the digits 0..9.
 
     Each image is a column of 64 pixels in row-major order (``X[:, i].reshape(8, 8)``).
@@ -89,11 +89,15 @@ def load_digits(*, scale=True):
     ----------
     scale : bool
         Divide the pixel values (whole numbers 0..16) by 16 so they lie in [0, 1].
+    one_hot : bool
+        Return the labels as one-hot columns ``Y`` (10, 1797) instead of ``y``: read from the
+        data file, so notebooks before the softmax assignment train a 10-unit output without
+        its graded ``one_hot``. ``Y.argmax(axis=0)`` gives ``y`` back.
 
     Returns
     -------
     X : ndarray (64, 1797), float64
-    y : ndarray (1797,), int64 labels 0..9
+    y : ndarray (1797,), int64 labels 0..9, or ``Y`` (10, 1797) float64 with ``one_hot``
 
     Raises
     ------
@@ -105,6 +109,8 @@ def load_digits(*, scale=True):
     X = images.reshape(images.shape[0], -1).T.astype(np.float64)
     if scale:
         X /= 16.0
+    if one_hot:
+        return X, arrays["targets"].astype(np.float64)
     return X, arrays["labels"].astype(np.int64)
 
 
@@ -186,24 +192,27 @@ def load_mismatched_digits(*, rng):
 
     Returns
     -------
-    dict with keys ``"X_train"``, ``"y_train"``, ``"X_train_dev"``, ``"y_train_dev"``,
-    ``"X_dev"``, ``"y_dev"``, ``"X_test"``, ``"y_test"``: each ``X`` is (64, m_part) float64,
-    each ``y`` is (m_part,) int64.
+    dict with keys ``"X_<part>"``, ``"y_<part>"`` and ``"Y_<part>"`` for each part ``train``,
+    ``train_dev``, ``dev``, ``test``: each ``X`` is (64, m_part) float64, each ``y``
+    (m_part,) int64, each ``Y`` (10, m_part) float64, the labels as one-hot columns (see
+    :func:`load_digits`).
     """
     check_rng(rng)
     X, y = load_digits(scale=True)
+    Y = load_digits(one_hot=True)[1]
     perm = rng.permutation(X.shape[1])
     n_train = X.shape[1] - N_TRAIN_DEV - N_DEV - N_TEST
     cuts = np.cumsum([n_train, N_TRAIN_DEV, N_DEV])
     train, train_dev, dev, test = np.split(perm, cuts)
     # Dev and test are degraded together so they share one distribution, as the lecture requires.
     degraded = degrade_digits(X[:, np.concatenate([dev, test])], rng=rng)
-    return {
-        "X_train": X[:, train], "y_train": y[train],
-        "X_train_dev": X[:, train_dev], "y_train_dev": y[train_dev],
-        "X_dev": degraded[:, :N_DEV], "y_dev": y[dev],
-        "X_test": degraded[:, N_DEV:], "y_test": y[test],
-    }
+    parts = {"train": train, "train_dev": train_dev, "dev": dev, "test": test}
+    X_parts = {"train": X[:, train], "train_dev": X[:, train_dev],
+               "dev": degraded[:, :N_DEV], "test": degraded[:, N_DEV:]}
+    sets = {}
+    for part, idx in parts.items():
+        sets.update({f"X_{part}": X_parts[part], f"y_{part}": y[idx], f"Y_{part}": Y[:, idx]})
+    return sets
 
 
 def _class_sizes(m, classes):

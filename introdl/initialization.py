@@ -4,6 +4,7 @@ import numpy as np
 
 from ._checks import check_int, check_number, check_rng
 
+METHODS = ("zeros", "random", "he", "xavier", "glorot")
 # Standard deviation of W[l] as a function of (n_prev, n): the fan-in and fan-out.
 _SCALES = {
     "he": lambda n_prev, n: np.sqrt(2.0 / n_prev),  # for ReLU layers
@@ -11,7 +12,6 @@ _SCALES = {
     # Glorot's average of fan-in and fan-out; the slide's 2/(n_prev*n) is a typo.
     "glorot": lambda n_prev, n: np.sqrt(2.0 / (n_prev + n)),
 }
-METHODS = ("zeros", "random", *_SCALES)
 
 
 def initialize_parameters(layer_dims, method="he", *, rng, scale=0.01, batchnorm=False):
@@ -60,4 +60,34 @@ def initialize_parameters(layer_dims, method="he", *, rng, scale=0.01, batchnorm
             params[f"beta{l}"] = np.zeros((n, 1))
         else:
             params[f"b{l}"] = np.zeros((n, 1))
+    return params
+
+
+def initialize_uniform(layer_dims, *, rng):
+    """``W[l]`` uniform in ``[-1/sqrt(n_prev), 1/sqrt(n_prev)]``, biases zero: a framework's default.
+
+    PyTorch's ``nn.Linear`` draws its weights this way unless told otherwise. It is none of
+    :func:`initialize_parameters`' methods (their spread is chosen for the activation, which
+    this one ignores): the notebooks before the initialization assignment start from it, so
+    that they do not need that assignment's answer.
+
+    Parameters
+    ----------
+    layer_dims : sequence of int, length L + 1 >= 2
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    dict of ndarray
+        ``W{l}`` of shape (n_l, n_{l-1}) and ``b{l}`` of shape (n_l, 1), in layer order.
+    """
+    check_rng(rng)
+    dims = [check_int(f"layer_dims[{i}]", n, low=1) for i, n in enumerate(layer_dims)]
+    if len(dims) < 2:
+        raise ValueError(f"layer_dims needs at least an input and an output size, got {dims}")
+    params = {}
+    for l in range(1, len(dims)):
+        bound = 1.0 / np.sqrt(dims[l - 1])
+        params[f"W{l}"] = rng.uniform(-bound, bound, size=(dims[l], dims[l - 1]))
+        params[f"b{l}"] = np.zeros((dims[l], 1))
     return params

@@ -2,8 +2,10 @@
 
 Layers ``1..L-1`` compute ``Z = W A_prev + b`` (with batch norm: ``Z = BN(W A_prev)``, no
 ``b``), then the hidden activation (ReLU by default), then optional inverted dropout. Layer
-``L`` is linear and its logits ``ZL`` feed a sigmoid (one output unit, labels 0/1) or a
-softmax (C units, one-hot labels). Both outputs give ``dZL = A_L - Y``.
+``L`` is linear and its logits ``ZL`` feed a sigmoid or a softmax. A sigmoid output is one
+logistic regression per unit: one unit for labels 0/1, or C units for one-hot labels (one
+"this class or not" classifier per class, predicting the class of the largest output); a
+softmax makes the C outputs one distribution. Both outputs give ``dZL = A_L - Y``.
 
 Batch norm is used for a hidden layer when ``params`` holds ``gamma{l}`` and ``beta{l}``
 (see ``initialize_parameters(..., batchnorm=True)``); its running statistics travel in a
@@ -201,12 +203,23 @@ def predict_proba(X, params, *, output="softmax", hidden="relu", bn_running=None
 
 
 def predict(X, params, *, output="softmax", hidden="relu", bn_running=None):
-    """Predicted labels (m,): the most probable class, or ``A > 0.5`` for a sigmoid output."""
+    """Predicted labels (m,): the most probable class, or ``A > 0.5`` for one sigmoid unit."""
     A = predict_proba(X, params, output=output, hidden=hidden, bn_running=bn_running)
-    return A.argmax(axis=0) if output == "softmax" else (A[0] > 0.5).astype(np.int64)
+    return classes_of(A, output, threshold=0.5)
 
 
 def labels_of(Y, output):
     """Integer labels (m,) from targets ``Y``: argmax of one-hot columns, or the 0/1 row."""
-    Y = np.asarray(Y)
-    return Y.argmax(axis=0) if output == "softmax" else Y[0].astype(np.int64)
+    return classes_of(Y, output, threshold=0.5)
+
+
+def classes_of(S, output, *, threshold):
+    """The class (m,) of each column of scores ``S`` (n_L, m).
+
+    The row of the largest score, or, for a single sigmoid unit, 1 where the score exceeds
+    ``threshold`` (0.5 for probabilities and 0/1 labels, 0 for logits).
+    """
+    S = np.asarray(S)
+    if output == "softmax" or S.shape[0] > 1:
+        return S.argmax(axis=0)
+    return (S[0] > threshold).astype(np.int64)

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ._checks import as_array, check_int, check_number, check_rng, check_same_columns
 from .library import function
-from .network import compute_cost, labels_of, model_forward, n_layers
+from .network import classes_of, compute_cost, labels_of, model_forward, n_layers
 from .stepper import Diverged, make_stepper
 
 
@@ -68,15 +68,28 @@ def _diverged(cost, epoch, lr):
     return FloatingPointError(f"the cost became {cost} at epoch {epoch}: lower the learning rate (lr={lr})")
 
 
+def _batches(X, Y, batch_size, rng):
+    """This epoch's mini-batches: a new shuffle (``random_mini_batches``), or, when one batch
+    holds every example, the training set itself.
+
+    Full-batch gradient descent needs no shuffle: the gradient of all the examples does not
+    depend on their order (up to rounding). So a notebook that trains with full batches does
+    not need the graded ``random_mini_batches``, and draws nothing from ``rng`` for it.
+    """
+    if batch_size is None or batch_size >= X.shape[1]:
+        return [(X, Y)]
+    return function("random_mini_batches")(X, Y, batch_size, rng=rng)
+
+
 def _run_epoch(stepper, X, Y, *, batch_size, rng, lr, epoch):
-    """One pass over a new shuffle of the training set, one step per mini-batch.
+    """One pass over the training set, one step per mini-batch.
 
     Parameters
     ----------
     stepper : :class:`introdl.stepper.Stepper`, from :func:`introdl.stepper.make_stepper`
     X : ndarray (n_x, m)
     Y : ndarray (n_L, m)
-    batch_size : int >= 1
+    batch_size : int >= 1, or None for full batches
     rng : numpy.random.Generator, draws the shuffle and the dropout masks
     lr : float, this epoch's learning rate
     epoch : int, counted from 1 (for the error message)
@@ -88,7 +101,7 @@ def _run_epoch(stepper, X, Y, *, batch_size, rng, lr, epoch):
         batch counts for its examples only.
     """
     costs, sizes = [], []
-    for X_batch, Y_batch in function("random_mini_batches")(X, Y, batch_size, rng=rng):
+    for X_batch, Y_batch in _batches(X, Y, batch_size, rng):
         try:
             costs.append(stepper.step(X_batch, Y_batch, rng=rng, lr=lr))
         except Diverged as err:
@@ -111,9 +124,9 @@ def _evaluate(X, Y, params, *, output, hidden, bn_running):
     training objective, not to how well the model does on data (and it would scale with 1/m)."""
     ZL, _, _ = model_forward(X, params, output=output, hidden=hidden, bn_running=bn_running, mode="test")
     cost = compute_cost(ZL, Y, output=output)
-    # The labels of predict() without a second forward pass: the largest logit, or for a
-    # sigmoid a positive logit (A > 0.5), which differs only where A rounds to exactly 0.5.
-    y_pred = ZL.argmax(axis=0) if output == "softmax" else (ZL[0] > 0).astype(np.int64)
+    # The labels of predict() without a second forward pass: the largest logit, or for one
+    # sigmoid unit a positive logit (A > 0.5), which differs only where A rounds to exactly 0.5.
+    y_pred = classes_of(ZL, output, threshold=0.0)
     acc = float(np.mean(y_pred == labels_of(Y, output)))
     return cost, acc
 
@@ -130,7 +143,8 @@ def train(params, X, Y, *, rng, X_dev=None, Y_dev=None, output="softmax", hidden
         Initial parameters (from :func:`introdl.initialize_parameters`); not modified.
     X : ndarray (n_x, m)
     Y : ndarray (n_L, m)
-        One-hot columns for a softmax output, a 0/1 row for a sigmoid output.
+        One-hot columns for a softmax output; for a sigmoid output a 0/1 row, or one-hot
+        columns (one logistic unit per class).
     rng : numpy.random.Generator
         Draws the mini-batch permutations and the dropout masks.
     X_dev, Y_dev : ndarray or None
@@ -144,7 +158,9 @@ def train(params, X, Y, *, rng, X_dev=None, Y_dev=None, output="softmax", hidden
     schedule : callable (epoch) -> float, or None
         Learning rate for each epoch, epochs counted from 1 as in the lecture.
     epochs : int >= 1
-    batch_size : int >= 1
+    batch_size : int >= 1, or None
+        None, or a size of at least ``m``: full-batch steps on the training set as it is
+        (no shuffle). Otherwise a new shuffle every epoch, cut into batches of this size.
     lamd : float >= 0, L2 strength
     keep_prob : float or sequence, dropout keep probability per hidden layer
     patience : int or None
@@ -169,6 +185,8 @@ def train(params, X, Y, *, rng, X_dev=None, Y_dev=None, output="softmax", hidden
     check_rng(rng)
     X, Y = _checked_examples("X", X, "Y", Y)
     epochs = check_int("epochs", epochs, low=1)
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, low=1)
     lamd = check_number("lamd", lamd, low=0.0)
     if schedule is None:
         check_number("lr", lr, low=0.0, low_open=True)

@@ -159,14 +159,27 @@ def _roughness(X):
 
 def test_mismatched_digits_keys_shapes_and_sizes():
     d = ds.load_mismatched_digits(rng=np.random.default_rng(0))
-    assert sorted(d) == sorted(f"{k}_{p}" for k in "Xy" for p in PARTS)
+    assert sorted(d) == sorted(f"{k}_{p}" for k in "XyY" for p in PARTS)
     sizes = {p: d[f"y_{p}"].shape[0] for p in PARTS}
     assert sizes == {"train": 1197, "train_dev": 200, "dev": 200, "test": 200}
     for p in PARTS:
-        X, y = d[f"X_{p}"], d[f"y_{p}"]
+        X, y, Y = d[f"X_{p}"], d[f"y_{p}"], d[f"Y_{p}"]
         assert X.shape == (64, sizes[p]) and X.dtype == np.float64
         assert y.dtype == np.int64 and set(np.unique(y)) <= set(range(10))
         assert X.min() >= 0.0 and X.max() <= 1.0
+        assert Y.shape == (10, sizes[p]) and Y.dtype == np.float64
+        # Each column is the one-hot column of its own label: a 1 in row y[i], zeros elsewhere.
+        assert np.all(Y[y, np.arange(sizes[p])] == 1.0) and np.all(Y.sum(axis=0) == 1.0)
+
+
+def test_one_hot_targets_are_the_labels_read_from_the_file():
+    X, y = ds.load_digits()
+    X2, Y = ds.load_digits(one_hot=True)
+    np.testing.assert_array_equal(X, X2)
+    assert Y.shape == (10, 1797) and Y.dtype == np.float64
+    for i in (0, 1, 500, 1796):
+        assert Y[:, i].tolist() == [1.0 if k == y[i] else 0.0 for k in range(10)]
+    assert np.all(Y.sum(axis=0) == 1.0)
 
 
 def test_mismatched_digits_parts_are_disjoint_images():

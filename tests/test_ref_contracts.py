@@ -103,6 +103,7 @@ CASES = {
     "dropout_backward": lambda d: (dl.dropout_backward, (d.standard_normal((3, 4)), dl.dropout_forward(
         d.standard_normal((3, 4)), 0.7, rng=_gen())[1]), {}),
     "initialize_parameters": lambda d: (dl.initialize_parameters, ([4, 5, 3],), {"method": "glorot", "rng": _gen()}),
+    "initialize_uniform": lambda d: (dl.initialize_uniform, ([4, 5, 3],), {"rng": _gen()}),
     "fit_normalizer": lambda d: (dl.fit_normalizer, (np.vstack([d.standard_normal((2, 5)), np.ones((1, 5))]),), {}),
     "normalize": lambda d: (dl.normalize, (d.standard_normal((2, 5)), d.standard_normal((2, 1)),
                                           d.uniform(1, 2, (2, 1))), {}),
@@ -675,6 +676,60 @@ def test_training_on_the_digits_reaches_95_percent_test_accuracy():
                       optimizer="adam", lr=3e-3, epochs=30, batch_size=64, lamd=0.1, fused=False, progress=False)
     accuracy = dl.accuracy(dl.predict(X_te, result.params), y_te)
     assert accuracy > 0.95, f"expected > 95% test accuracy on the digits, got {accuracy:.2%}"
+
+
+def _labels_from_file():
+    """Digits with one-hot targets from the data file, normalized, as a sealed notebook loads them."""
+    X, Y = dl.load_digits(one_hot=True)
+    (X_tr, Y_tr), (X_dev, Y_dev), _ = dl.train_dev_test_split(X, Y, (0.6, 0.2, 0.2), rng=_gen(0))
+    mu, sigma = dl.fit_normalizer(X_tr)
+    return dl.normalize(X_tr, mu, sigma), Y_tr, dl.normalize(X_dev, mu, sigma), Y_dev
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_ten_sigmoid_units_train_on_one_hot_targets_and_predict_the_largest(fused):
+    # One logistic regression per digit, full batch, plain gradient descent: what the notebooks
+    # before the softmax and optimization assignments train.
+    X, Y, X_dev, Y_dev = _labels_from_file()
+    params = dl.initialize_uniform([64, 32, 10], rng=_gen(1))
+    result = dl.train(params, X, Y, X_dev=X_dev, Y_dev=Y_dev, rng=_gen(2), output="sigmoid", optimizer="gd",
+                      lr=1.0, epochs=200, batch_size=None, progress=False, fused=fused)
+    A = 1 / (1 + np.exp(-dl.model_forward(X_dev, result.params, mode="test")[0]))
+    y_dev = np.array([int(np.flatnonzero(column)[0]) for column in Y_dev.T])
+    predicted = dl.predict(X_dev, result.params, output="sigmoid")
+    np.testing.assert_array_equal(predicted, np.argmax(A, axis=0))
+    assert np.mean(predicted == y_dev) == pytest.approx(result.history["dev_acc"][-1])
+    assert result.history["dev_acc"][-1] > 0.9, result.history["dev_acc"][-1]
+    # Cost: the ten units' logistic costs added, averaged over the examples.
+    ZL = dl.model_forward(X_dev, result.params, mode="test")[0]
+    expected = -np.sum(Y_dev * np.log(A) + (1 - Y_dev) * np.log(1 - A)) / Y_dev.shape[1]
+    assert dl.compute_cost(ZL, Y_dev, output="sigmoid") == pytest.approx(expected, rel=1e-10)
+
+
+def test_full_batch_training_draws_no_shuffle_and_matches_a_shuffled_full_batch(monkeypatch):
+    X, Y, _, _ = _labels_from_file()
+    params = dl.initialize_uniform([64, 16, 10], rng=_gen(1))
+    shuffles, original = [], dl.minibatch.random_mini_batches
+    monkeypatch.setattr(dl.minibatch, "random_mini_batches", lambda *a, **k: shuffles.append(1) or original(*a, **k))
+    runs = {}
+    for batch_size in (None, X.shape[1], 10 * X.shape[1]):
+        runs[batch_size] = dl.train(params, X, Y, rng=_gen(2), output="sigmoid", optimizer="gd", lr=0.5,
+                                    epochs=5, batch_size=batch_size, progress=False, fused=False)
+    assert shuffles == [], "a full batch needs no random_mini_batches"
+    for run in runs.values():
+        for key in params:
+            np.testing.assert_array_equal(run.params[key], runs[None].params[key])
+    # The same steps on a shuffled copy of the set: the same gradient, up to the order of the sums.
+    order = _gen(3).permutation(X.shape[1])
+    shuffled = dl.train(params, X[:, order], Y[:, order], rng=_gen(2), output="sigmoid", optimizer="gd",
+                        lr=0.5, epochs=5, batch_size=None, progress=False, fused=False)
+    for key in params:
+        np.testing.assert_allclose(shuffled.params[key], runs[None].params[key], rtol=1e-9, atol=1e-12)
+
+
+def test_train_refuses_a_batch_size_below_one():
+    with pytest.raises(ValueError, match="batch_size"):
+        _train_with(batch_size=0)
 
 
 def test_training_with_progress_off_prints_nothing(capfd):

@@ -142,6 +142,19 @@ def test_initialization_standard_deviation_on_big_layers(method, std, rng):
         np.testing.assert_array_equal(params[f"b{l}"], np.zeros((n, 1)), err_msg="biases start at zero")
 
 
+def test_uniform_initialization_is_a_framework_default_not_a_graded_method(rng):
+    dims = [800, 200, 1200]
+    params = dl.initialize_uniform(dims, rng=rng)
+    for l in (1, 2):
+        W, n_prev = params[f"W{l}"], dims[l - 1]
+        bound = 1 / np.sqrt(n_prev)
+        assert W.shape == (dims[l], n_prev) and np.abs(W).max() <= bound
+        # U(-a, a) has standard deviation a / sqrt(3): none of He, Xavier or Glorot.
+        assert W.std() == pytest.approx(bound / np.sqrt(3), rel=0.02)
+        assert np.abs(W).max() > 0.99 * bound, "the draws should fill the interval"
+        np.testing.assert_array_equal(params[f"b{l}"], np.zeros((dims[l], 1)))
+
+
 def test_zeros_initialization_is_all_zeros(rng):
     params = dl.initialize_parameters([4, 3, 2], "zeros", rng=rng)
     assert all(np.all(v == 0) for v in params.values()), "zeros init should set every parameter to 0"

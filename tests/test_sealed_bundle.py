@@ -447,7 +447,7 @@ def test_an_experiment_missing_an_earlier_function_skips_with_one_line_in_a_kern
             print(repr([(o.output_type, o.get("text", "")) for o in cell.outputs]))
     """), INTRODL_OWN_LIBRARY=str(tmp_path / "empty"))
     skipped, end = out.splitlines()
-    assert skipped.startswith("[('stream', '(finish random_mini_batches first: ") and "Traceback" not in skipped
+    assert skipped.startswith("[('stream', '(finish dropout_forward first: ") and "Traceback" not in skipped
     assert skipped.endswith("this cell skips its work)\\n')]") and end == repr([("stream", "end\n")])
 
 

@@ -195,7 +195,17 @@ def _introdl_project(project, locked_names, datasets):
 
 
 def _top_level(tree):
-    return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    """``{name: node}`` of the module's definitions: functions, classes, and assignments to one name
+    (a table of formulas such as ``_SCALES = {"he": lambda ...}`` is as much an answer as a function)."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found[node.name] = node
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                found[targets[0].id] = node
+    return found
 
 
 def _names_in(node):
@@ -209,10 +219,11 @@ def _seal_module(text, stem, gone, locked_names):
     cut |= _private_helpers(tree, cut)
     gone[stem] = cut
     edits, dropped = [], set()  # (first line, last line, replacement text)
+    definitions = {node: name for name, node in _top_level(tree).items()}
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name in cut:
+        if definitions.get(node) in cut:
             edits.append((_first_line(node, text), node.end_lineno, None))
-            dropped.add(node.name)
+            dropped.add(definitions[node])
         elif isinstance(node, ast.ImportFrom) and node.level == 1 and (node.module or "") in gone:
             names = [a for a in node.names if a.name not in gone[node.module]]
             dropped |= {a.asname or a.name for a in node.names if a.name in gone[node.module]}
