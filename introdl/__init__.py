@@ -54,7 +54,7 @@ from .gradient_check import (
     relative_difference,
     vector_to_dict,
 )
-from .initialization import initialize_parameters, initialize_uniform
+from .initialization import initialize_parameters, initialize_uniform, with_batchnorm
 from .linear import linear_backward, linear_forward
 from .losses import binary_cross_entropy, binary_cross_entropy_backward
 from .metrics import accuracy, confusion_matrix, error_rate
@@ -94,5 +94,5 @@ __all__ = [
     "sample_log_uniform", "sigmoid_backward", "sigmoid_forward", "softmax", "softmax_cross_entropy",
     "softmax_cross_entropy_backward", "split_sizes", "sqrt_decay", "staircase_decay",
     "tanh_backward", "tanh_forward", "train", "train_dev_test_split", "TrainResult",
-    "vector_to_dict",
+    "vector_to_dict", "with_batchnorm",
 ]

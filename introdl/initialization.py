@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._checks import check_int, check_number, check_rng
+from ._checks import check_int, check_number, check_rng, weight_keys
 
 METHODS = ("zeros", "random", "he", "xavier", "glorot")
 # Standard deviation of W[l] as a function of (n_prev, n): the fan-in and fan-out.
@@ -55,12 +55,37 @@ def initialize_parameters(layer_dims, method="he", *, rng, scale=0.01, batchnorm
             std = scale if method == "random" else _SCALES[method](n_prev, n)
             W = rng.standard_normal((n, n_prev)) * std
         params[f"W{l}"] = W
-        if batchnorm and l < L:
-            params[f"gamma{l}"] = np.ones((n, 1))
-            params[f"beta{l}"] = np.zeros((n, 1))
+        params[f"b{l}"] = np.zeros((n, 1))
+    return with_batchnorm(params) if batchnorm else params
+
+
+def with_batchnorm(params):
+    """The parameters of the same network with batch norm in its hidden layers.
+
+    Adds ``gamma{l}`` (ones) and ``beta{l}`` (zeros), shape (n_l, 1), for the hidden layers
+    ``1..L-1`` and leaves out their ``b{l}``, which batch norm's ``beta`` makes redundant; the
+    output layer keeps ``b{L}``. The weights are kept as they are, so a network with and one
+    without batch norm start from the same ``W``.
+
+    Parameters
+    ----------
+    params : dict of ndarray, ``W1, b1, ..., WL, bL`` in layer order
+
+    Returns
+    -------
+    dict of ndarray, new (``params`` is not changed), in layer order
+    """
+    L = len(weight_keys(params))
+    out = {}
+    for l in range(1, L + 1):
+        W = np.array(params[f"W{l}"], dtype=np.float64)
+        out[f"W{l}"] = W
+        if l < L:
+            out[f"gamma{l}"] = np.ones((W.shape[0], 1))
+            out[f"beta{l}"] = np.zeros((W.shape[0], 1))
         else:
-            params[f"b{l}"] = np.zeros((n, 1))
-    return params
+            out[f"b{l}"] = np.array(params[f"b{l}"], dtype=np.float64)
+    return out
 
 
 def initialize_uniform(layer_dims, *, rng):

@@ -104,6 +104,7 @@ CASES = {
         d.standard_normal((3, 4)), 0.7, rng=_gen())[1]), {}),
     "initialize_parameters": lambda d: (dl.initialize_parameters, ([4, 5, 3],), {"method": "glorot", "rng": _gen()}),
     "initialize_uniform": lambda d: (dl.initialize_uniform, ([4, 5, 3],), {"rng": _gen()}),
+    "with_batchnorm": lambda d: (dl.with_batchnorm, (_net(d)[0],), {}),
     "fit_normalizer": lambda d: (dl.fit_normalizer, (np.vstack([d.standard_normal((2, 5)), np.ones((1, 5))]),), {}),
     "normalize": lambda d: (dl.normalize, (d.standard_normal((2, 5)), d.standard_normal((2, 1)),
                                           d.uniform(1, 2, (2, 1))), {}),

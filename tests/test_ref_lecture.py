@@ -155,6 +155,25 @@ def test_uniform_initialization_is_a_framework_default_not_a_graded_method(rng):
         np.testing.assert_array_equal(params[f"b{l}"], np.zeros((dims[l], 1)))
 
 
+def _seeded(seed):
+    return np.random.default_rng(seed)
+
+
+def test_with_batchnorm_adds_gamma_and_beta_to_the_hidden_layers_and_keeps_the_weights(rng):
+    plain = dl.initialize_parameters([5, 4, 3, 2], rng=_seeded(7))
+    bn = dl.with_batchnorm(plain)
+    assert list(bn) == ["W1", "gamma1", "beta1", "W2", "gamma2", "beta2", "W3", "b3"]
+    for l, n in ((1, 4), (2, 3)):
+        np.testing.assert_array_equal(bn[f"gamma{l}"], np.ones((n, 1)))
+        np.testing.assert_array_equal(bn[f"beta{l}"], np.zeros((n, 1)))
+    for key in ("W1", "W2", "W3", "b3"):
+        np.testing.assert_array_equal(bn[key], plain[key])
+        assert not np.shares_memory(bn[key], plain[key])
+    # The same network as initialize_parameters(..., batchnorm=True) draws from the same seed.
+    direct = dl.initialize_parameters([5, 4, 3, 2], rng=_seeded(7), batchnorm=True)
+    assert list(direct) == list(bn) and all(np.array_equal(direct[k], bn[k]) for k in bn)
+
+
 def test_zeros_initialization_is_all_zeros(rng):
     params = dl.initialize_parameters([4, 3, 2], "zeros", rng=rng)
     assert all(np.all(v == 0) for v in params.values()), "zeros init should set every parameter to 0"

@@ -9,6 +9,7 @@ line, so the repository's editable install (a ``.pth`` of its own) is not on its
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -481,3 +482,95 @@ def test_every_blank_notebook_of_the_bundle_runs_to_the_end_without_a_traceback(
         wrong = [e for e in seen["errors"] if e != ["CheckFailed", True, False]]
         assert not wrong, f"{name}: {wrong}"
         assert len(seen["errors"]) >= 1 and seen["skips"] >= 1, f"{name}: {seen}"
+
+
+# --- (d) a student who works the assignments in order runs every experiment ------------------
+
+KEEP_ANSWERS = textwrap.dedent("""
+    import contextlib, importlib, io, json, os, shutil, sys
+    from pathlib import Path
+    from autograder import check
+    order, snapshots = json.loads(sys.stdin.read())
+    own = Path(os.environ["INTRODL_OWN_LIBRARY"])
+    own.mkdir()
+    for assignment, names in order:
+        shutil.copytree(own, Path(snapshots) / assignment)  # what the student has before this one
+        answers = importlib.import_module(f"answers_{assignment}")
+        for name in names:
+            with contextlib.redirect_stdout(io.StringIO()):
+                check(name, getattr(answers, name))
+    print(sorted(p.stem for p in own.iterdir()))
+""")
+
+
+@pytest.fixture(scope="module")
+def own_libraries(course, plan, venv, tmp_path_factory):
+    """``{assignment: folder}``: the own library of a student who passed every earlier assignment,
+    kept by the bundle's ``check`` from the solutions' answers (as a student's Run All keeps them)."""
+    python, _ = venv
+    graded = sealed.graded_by_assignment(course)
+    work, snapshots = tmp_path_factory.mktemp("answers"), tmp_path_factory.mktemp("own")
+    order = []
+    for assignment, names in graded.items():
+        (work / f"answers_{assignment}.py").write_text(_solution_source(course, assignment, names), encoding="utf-8")
+        order.append([assignment, [n for n in names if n not in NEEDS_OWN_LIBRARY]])
+    proc = subprocess.run([str(python), "-c", KEEP_ANSWERS], input=json.dumps([order, str(snapshots)]),
+                          cwd=work, capture_output=True, text=True, check=False,
+                          env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "HOME": str(work),
+                               "PYTHONPATH": str(work), "INTRODL_OWN_LIBRARY": str(work / "own")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    kept = set(ast.literal_eval(proc.stdout.strip().splitlines()[-1]))
+    assert kept == {n for _, names in order for n in names}, "every solution answer passes and is kept"
+    return {assignment: snapshots / assignment for assignment, _ in order}
+
+
+def _answered(release, solution):
+    """The release notebook with each answer cell's source taken from the solution (by grade_id)."""
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in release.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in answers:
+            cell.source = answers[grade_id]
+    return release
+
+
+RUN_ANSWERED = textwrap.dedent("""
+    import json, sys, nbclient, nbformat
+    path, cwd = sys.argv[1], sys.argv[2]
+    nb = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=600,
+                            resources={"metadata": {"path": cwd}}).execute()
+    seen = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            if o.output_type == "error":
+                seen.append(["error", o.ename, o.evalue[:300]])
+            elif o.output_type == "stream" and ("skips its work" in o.text or "✗" in o.text):
+                seen.append(["stream", o.text[:300]])
+    print(json.dumps(seen))
+""")
+
+
+@pytest.mark.parametrize("assignment", sorted(p.name for p in (Path(__file__).resolve().parents[1] / "course").iterdir()
+                                          if p.is_dir()))
+def test_a_student_who_works_in_order_runs_every_experiment(assignment, course, bundle, venv, own_libraries,
+                                                            tmp_path):
+    """The bundle's notebook with right answers, on the own library of the earlier assignments only:
+    every visible test passes and no experiment skips, so no notebook needs a later assignment's
+    graded function (docs/sealed.md, step 6)."""
+    python, _ = venv
+    (release_path,) = (bundle.path / "course" / assignment).glob("*.ipynb")
+    (solution_path,) = course.source_notebooks(assignment)
+    answered = tmp_path / release_path.name
+    nbformat.write(_answered(nbformat.read(release_path, as_version=4),
+                             nbformat.read(solution_path, as_version=4)), answered)
+    own = tmp_path / "own"
+    shutil.copytree(own_libraries[assignment], own)
+    proc = subprocess.run([str(python), "-c", RUN_ANSWERED, str(answered), str(release_path.parent)],
+                          cwd=tmp_path, capture_output=True, text=True, check=False,
+                          env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "HOME": str(tmp_path),
+                               "INTRODL_OWN_LIBRARY": str(own)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen == [], "\n".join(map(str, seen))
