@@ -14,6 +14,15 @@ _SCALES = {
 }
 
 
+def _checked_dims(layer_dims, rng):
+    """``layer_dims`` as a list of positive ints ``[n_x, n_1, ..., n_L]``, after checking ``rng``."""
+    check_rng(rng)
+    dims = [check_int(f"layer_dims[{i}]", n, low=1) for i, n in enumerate(layer_dims)]
+    if len(dims) < 2:
+        raise ValueError(f"layer_dims needs at least an input and an output size, got {dims}")
+    return dims
+
+
 def initialize_parameters(layer_dims, method="he", *, rng, scale=0.01, batchnorm=False):
     """Initialize ``W1, b1, ..., WL, bL`` for ``layer_dims = [n_x, n_1, ..., n_L]``.
 
@@ -38,10 +47,7 @@ def initialize_parameters(layer_dims, method="he", *, rng, scale=0.01, batchnorm
     dict of ndarray
         ``W{l}`` of shape (n_l, n_{l-1}) and ``b{l}`` of shape (n_l, 1), in layer order.
     """
-    check_rng(rng)
-    dims = [check_int(f"layer_dims[{i}]", n, low=1) for i, n in enumerate(layer_dims)]
-    if len(dims) < 2:
-        raise ValueError(f"layer_dims needs at least an input and an output size, got {dims}")
+    dims = _checked_dims(layer_dims, rng)
     if method not in METHODS:
         raise ValueError(f"unknown initialization method {method!r}; choose one of {METHODS}")
     scale = check_number("scale", scale, low=0.0, low_open=True)
@@ -106,10 +112,7 @@ def initialize_uniform(layer_dims, *, rng):
     dict of ndarray
         ``W{l}`` of shape (n_l, n_{l-1}) and ``b{l}`` of shape (n_l, 1), in layer order.
     """
-    check_rng(rng)
-    dims = [check_int(f"layer_dims[{i}]", n, low=1) for i, n in enumerate(layer_dims)]
-    if len(dims) < 2:
-        raise ValueError(f"layer_dims needs at least an input and an output size, got {dims}")
+    dims = _checked_dims(layer_dims, rng)
     params = {}
     for l in range(1, len(dims)):
         bound = 1.0 / np.sqrt(dims[l - 1])
