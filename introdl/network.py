@@ -8,7 +8,7 @@ logistic regression per unit: one unit for labels 0/1, or C units for one-hot la
 softmax makes the C outputs one distribution. Both outputs give ``dZL = A_L - Y``.
 
 Batch norm is used for a hidden layer when ``params`` holds ``gamma{l}`` and ``beta{l}``
-(see ``initialize_parameters(..., batchnorm=True)``); its running statistics travel in a
+(see ``with_batchnorm(params)``); its running statistics travel in a
 dict ``bn_running = {l: {"mean", "var"}}``.
 
 The graded pieces (batch norm, dropout, the L2 term, the softmax and its cost) are looked up
