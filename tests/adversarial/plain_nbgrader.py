@@ -9,7 +9,8 @@ once per student, each in its own process group with a time limit, so one bad ca
 the rest. The attacks aim at the temporary course, its submissions and a fake home; the
 repository is only read. Safety nets that stock nbgrader does not have: a 4 GB address-space
 limit on each nbgrader run and its kernel, and leftover processes of the corpus (the fork
-bomb's, the daemon) are killed after each student. The cell timeout is 5 s, as in the test.
+bomb's, the daemon) are killed after each student. The cell timeout is 5 s (the test batch has
+10 s since a1 trains with full batches).
 
 Prints a markdown table ``| attack | plain nbgrader | this grader |``; the last column is the
 status and score the test asserts, or, with ``--report`` (the test's report.json, under

@@ -2,7 +2,7 @@
 
 The batch runs once per test session (a module fixture; under pytest-xdist the first worker runs
 it and the other reads its report, so each case still shows as its own test). It grades the real
-assignment 1 copied into a temporary course, with small limits (5 s per cell, 60 s per notebook,
+assignment 1 copied into a temporary course, with small limits (10 s per cell, 60 s per notebook,
 1024 MB, 2 workers), AUTOGRADER_HIDDEN_SEED set to a fresh secret and HOME pointing at a fake
 home with a sentinel file. Asserted: every case's status and score, that every student got a
 result, that no file outside the grading folder changed or appeared, that no process the corpus
@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # ADVERSARIAL_NO_SANDBOX=1 grades as if bubblewrap were missing (to check that the rest still passes).
 SANDBOX = shutil.which("bwrap") is not None and not os.environ.get("ADVERSARIAL_NO_SANDBOX")
 NO_SANDBOX = "bubblewrap (bwrap) is not installed: the attack would run unconfined (make test installs it)"
-LIMITS = Limits(memory_mb=1024, timeout=60, cell_timeout=5, sandbox=SANDBOX)
+LIMITS = Limits(memory_mb=1024, timeout=60, cell_timeout=10, sandbox=SANDBOX)  # a1-code-24 takes about 2 s alone
 RENDER = RenderLimits(timeout=8)  # a feedback page; the slow markdown takes minutes unbounded
 WORKERS = 2
 ATTACK_FILE = "PWNED"  # part of the name of every file an attack tries to create
