@@ -104,14 +104,18 @@ def load_digits(*, scale=True, one_hot=False):
     DatasetError
         If ``digits.npz`` is missing or does not match its sha256 in ``MANIFEST.json``.
     """
+    X, y, Y = _digits(scale)
+    return (X, Y) if one_hot else (X, y)
+
+
+def _digits(scale):
+    """``X`` (64, 1797) float64, ``y`` (1797,) int64 and ``Y`` (10, 1797) float64 from one read of the file."""
     arrays = _load_npz("digits.npz")
     images = arrays["images"]
     X = images.reshape(images.shape[0], -1).T.astype(np.float64)
     if scale:
         X /= 16.0
-    if one_hot:
-        return X, arrays["targets"].astype(np.float64)
-    return X, arrays["labels"].astype(np.int64)
+    return X, arrays["labels"].astype(np.int64), arrays["targets"].astype(np.float64)
 
 
 def load_elnino():
@@ -198,8 +202,7 @@ def load_mismatched_digits(*, rng):
     :func:`load_digits`).
     """
     check_rng(rng)
-    X, y = load_digits(scale=True)
-    Y = load_digits(one_hot=True)[1]
+    X, y, Y = _digits(scale=True)
     perm = rng.permutation(X.shape[1])
     n_train = X.shape[1] - N_TRAIN_DEV - N_DEV - N_TEST
     cuts = np.cumsum([n_train, N_TRAIN_DEV, N_DEV])
